@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * hugeslab: pinned, physically contiguous 2 MiB slabs for userspace I/O pools.
+ *
+ * This header is the single definition of the /dev/hugeslab interface; the
+ * kernel module and every userspace consumer include it.
+ */
+#ifndef _UAPI_LINUX_HUGESLAB_H
+#define _UAPI_LINUX_HUGESLAB_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define HUGESLAB_DEVICE_PATH	"/dev/hugeslab"
+
+/* The only slab size supported: one PMD on x86-64. */
+#define HUGESLAB_SLAB_SHIFT	21
+#define HUGESLAB_SLAB_SIZE	(1ULL << HUGESLAB_SLAB_SHIFT)
+
+/* Hard upper bound on one pool, independent of any runtime limit. */
+#define HUGESLAB_MAX_POOL_SIZE	(1ULL << 40)
+
+#define HUGESLAB_IOC_MAGIC	0xB9
+
+/**
+ * DOC: errors
+ *
+ * Every ioctl returns 0 on success or -1 with errno set:
+ *
+ * - EINVAL: unknown flags, a non-zero reserved or pad field, a slab_shift
+ *   other than 0 or 21, a size that is zero, not a multiple of the slab size
+ *   or above %HUGESLAB_MAX_POOL_SIZE or the machine's memory, an offline or
+ *   out-of-range NUMA node, or CREATE on a file that already holds a pool.
+ * - ENODEV: INFO, SLAB_ADDRS or mmap on a file that holds no pool yet.
+ * - EFAULT: an argument or user array pointer is not accessible.
+ * - ENOMEM: the pool would exceed RLIMIT_MEMLOCK or the module's
+ *   max_pinned_mb cap, or the kernel could not find enough free 2 MiB pages.
+ * - EPERM: RLIMIT_MEMLOCK is zero and the caller lacks CAP_IPC_LOCK (as for
+ *   mlock(2)); SLAB_ADDRS without CAP_SYS_ADMIN.
+ * - EINTR: a fatal signal arrived while the slabs were being allocated.
+ * - ENOTTY: unknown ioctl command.
+ *
+ * mmap(2) on the device fails with EINVAL for MAP_PRIVATE, an offset that is
+ * not slab aligned and a range that goes past the end of the pool.
+ */
+
+/**
+ * struct hugeslab_create - argument of %HUGESLAB_IOC_CREATE
+ * @size: pool size in bytes, a non-zero multiple of the slab size
+ * @slab_shift: log2 of the slab size; 0 selects %HUGESLAB_SLAB_SHIFT, which
+ *	is also the only other accepted value
+ * @numa_node: node to allocate every slab on, or -1 for no preference
+ * @flags: must be 0; no flags are defined yet
+ * @pad: must be 0
+ * @reserved: must be 0
+ *
+ * Allocates the pool of this file descriptor: one pool per open file, created
+ * once. The slabs are zeroed, physically contiguous, pinned (unevictable and
+ * never migrated) and charged to the caller's RLIMIT_MEMLOCK, memory cgroup
+ * and the module-wide cap until the last file descriptor and the last
+ * mapping of the pool are gone.
+ */
+struct hugeslab_create {
+	__aligned_u64 size;
+	__u32 slab_shift;
+	__s32 numa_node;
+	__u32 flags;
+	__u32 pad;
+	__aligned_u64 reserved[4];
+};
+
+#define HUGESLAB_CREATE_FLAGS	0U
+
+/**
+ * struct hugeslab_info - argument of %HUGESLAB_IOC_INFO
+ * @size: out: pool size in bytes
+ * @slab_size: out: bytes per slab
+ * @nr_slabs: out: number of slabs
+ * @numa_node: out: node requested at creation, or -1
+ * @flags: out: flags given at creation
+ * @node_mask: out: bit n is set when a slab sits on node n (nodes below 64)
+ * @slab_nodes: in: user pointer to an array of __s32, or 0; slab i's node is
+ *	stored at index i
+ * @nr_slab_nodes: in: capacity of @slab_nodes; out: entries written
+ * @pad: must be 0
+ * @reserved: must be 0
+ */
+struct hugeslab_info {
+	__aligned_u64 size;
+	__aligned_u64 slab_size;
+	__aligned_u64 nr_slabs;
+	__s32 numa_node;
+	__u32 flags;
+	__aligned_u64 node_mask;
+	__aligned_u64 slab_nodes;
+	__u32 nr_slab_nodes;
+	__u32 pad;
+	__aligned_u64 reserved[4];
+};
+
+/**
+ * struct hugeslab_slab_addrs - argument of %HUGESLAB_IOC_SLAB_ADDRS
+ * @addrs: in: user pointer to an array of __u64 receiving physical addresses
+ * @first_slab: in: index of the first slab to report
+ * @count: in: capacity of @addrs; out: entries written
+ * @reserved: must be 0
+ *
+ * Requires CAP_SYS_ADMIN: physical addresses let a process aim DMA.
+ */
+struct hugeslab_slab_addrs {
+	__aligned_u64 addrs;
+	__u32 first_slab;
+	__u32 count;
+	__aligned_u64 reserved[2];
+};
+
+/**
+ * struct hugeslab_stats - argument of %HUGESLAB_IOC_STATS (module-wide)
+ * @pinned_bytes: bytes held by all live pools
+ * @max_pinned_bytes: the current cap (module parameter max_pinned_mb)
+ * @nr_pools: live pools
+ * @nr_created: pools created since the module was loaded
+ * @alloc_failures: CREATEs refused because 2 MiB pages could not be had
+ * @limit_failures: CREATEs refused by RLIMIT_MEMLOCK or the cap
+ * @reserved: always 0
+ *
+ * Works on any open file of the device, with or without a pool.
+ */
+struct hugeslab_stats {
+	__aligned_u64 pinned_bytes;
+	__aligned_u64 max_pinned_bytes;
+	__aligned_u64 nr_pools;
+	__aligned_u64 nr_created;
+	__aligned_u64 alloc_failures;
+	__aligned_u64 limit_failures;
+	__aligned_u64 reserved[4];
+};
+
+#define HUGESLAB_IOC_CREATE	_IOW(HUGESLAB_IOC_MAGIC, 0x01, struct hugeslab_create)
+#define HUGESLAB_IOC_INFO	_IOWR(HUGESLAB_IOC_MAGIC, 0x02, struct hugeslab_info)
+#define HUGESLAB_IOC_SLAB_ADDRS	_IOWR(HUGESLAB_IOC_MAGIC, 0x03, struct hugeslab_slab_addrs)
+#define HUGESLAB_IOC_STATS	_IOR(HUGESLAB_IOC_MAGIC, 0x04, struct hugeslab_stats)
+
+#endif /* _UAPI_LINUX_HUGESLAB_H */

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shmem file behind each pool.
+ *
+ * Pool pages live in files on kernel-internal tmpfs mounts made with
+ * huge=always, so every 2 MiB of a file is one PMD-sized folio that the
+ * fault path maps with a PMD and that get_user_pages (O_DIRECT, io_uring
+ * fixed buffers, RDMA) accepts like any shmem page.  A mapping of the device
+ * is handed over to the pool's file (vma_set_file), keeping shmem's own
+ * vm_ops: 6.1's io_uring refuses fixed buffers in any other file mapping.
+ *
+ * Handing the VMA to the file means the file, not the device, is what the
+ * mappings keep alive, and that userspace reaches the file through the VMA
+ * (madvise(MADV_REMOVE)) or through /proc/PID/map_files.  So the file gets
+ * hugeslab's own copy of shmem's file operations:
+ *
+ * - .release frees the pool: it runs on the final fput, after the device fd
+ *   and every mapping are gone, in whatever order.  The copy's .owner holds
+ *   the module while any such file exists, so rmmod waits for mappings too.
+ * - .fallocate is gone, so hole punching (MADV_REMOVE) cannot take a slab's
+ *   pages out of the file behind the pool's back.
+ * - .open refuses, so the file cannot be reopened through map_files.
+ *
+ * F_SEAL_SHRINK and F_SEAL_GROW stop truncate(2) by path from resizing it.
+ */
+
+#include <linux/fcntl.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/nodemask.h>
+#include <linux/pagemap.h>
+#include <linux/shmem_fs.h>
+
+#include "hugeslab.h"
+
+/* Slot 0 is the mount without a NUMA policy, slot n + 1 binds to node n. */
+static struct vfsmount *mounts[MAX_NUMNODES + 1];
+static DEFINE_MUTEX(mounts_lock);
+
+static struct file_operations backing_fops __ro_after_init;
+
+static int backing_open(struct inode *inode, struct file *file)
+{
+	return -EPERM;
+}
+
+static int backing_release(struct inode *inode, struct file *file)
+{
+	struct hugeslab_pool *pool = file->private_data;
+
+	if (pool)
+		hugeslab_pool_free(pool);
+	return 0;
+}
+
+static struct vfsmount *mount_tmpfs(int nid)
+{
+	struct file_system_type *type;
+	struct vfsmount *mnt;
+	char opts[48];
+
+	if (nid == NUMA_NO_NODE)
+		snprintf(opts, sizeof(opts), "huge=always");
+	else
+		snprintf(opts, sizeof(opts), "huge=always,mpol=bind:%d", nid);
+
+	type = get_fs_type("tmpfs");
+	if (!type)
+		return ERR_PTR(-ENODEV);
+	mnt = vfs_kern_mount(type, SB_KERNMOUNT, type->name, opts);
+	module_put(type->owner);
+	return mnt;
+}
+
+static struct vfsmount *get_mount(int nid)
+{
+	int slot = nid + 1;
+	struct vfsmount *mnt;
+
+	mnt = smp_load_acquire(&mounts[slot]);
+	if (mnt)
+		return mnt;
+
+	mutex_lock(&mounts_lock);
+	mnt = mounts[slot];
+	if (!mnt) {
+		mnt = mount_tmpfs(nid);
+		if (!IS_ERR(mnt))
+			smp_store_release(&mounts[slot], mnt);
+	}
+	mutex_unlock(&mounts_lock);
+	return mnt;
+}
+
+/**
+ * hugeslab_backing_create() - make the file that will hold @pool's pages
+ * @pool: pool with size and numa_node set
+ *
+ * From the moment this returns a file, fput() of that file frees @pool
+ * (and gives back its charges), so the caller must not free it otherwise.
+ *
+ * Return: the file, or an ERR_PTR.
+ */
+struct file *hugeslab_backing_create(struct hugeslab_pool *pool)
+{
+	struct address_space *mapping;
+	struct vfsmount *mnt;
+	struct inode *inode;
+	struct file *file;
+
+	mnt = get_mount(pool->numa_node);
+	if (IS_ERR(mnt))
+		return ERR_CAST(mnt);
+
+	file = shmem_file_setup_with_mnt(mnt, "hugeslab", pool->size, 0);
+	if (IS_ERR(file))
+		return file;
+
+	if (!try_module_get(THIS_MODULE)) {
+		fput(file);
+		return ERR_PTR(-ENODEV);
+	}
+	/* shmem's own fops are built in, so there is no owner to put. */
+	file->f_op = &backing_fops;
+	file->private_data = pool;
+
+	inode = file_inode(file);
+	inode->i_fop = &backing_fops;
+	SHMEM_I(inode)->seals |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+
+	/*
+	 * Long-term pins (io_uring, RDMA) must not land in ZONE_MOVABLE or
+	 * CMA, and the pages never go to swap.
+	 */
+	mapping = file->f_mapping;
+	mapping_set_gfp_mask(mapping, mapping_gfp_mask(mapping) & ~__GFP_MOVABLE);
+	mapping_set_unevictable(mapping);
+	return file;
+}
+
+int hugeslab_backing_init(void)
+{
+	struct vfsmount *mnt;
+	struct file *probe;
+
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
+		return -EOPNOTSUPP;
+
+	mnt = get_mount(NUMA_NO_NODE);
+	if (IS_ERR(mnt))
+		return PTR_ERR(mnt);
+
+	/* shmem_file_operations is static; copy it from a file that uses it. */
+	probe = shmem_file_setup_with_mnt(mnt, "hugeslab-probe", 0, 0);
+	if (IS_ERR(probe)) {
+		hugeslab_backing_exit();
+		return PTR_ERR(probe);
+	}
+	backing_fops = *probe->f_op;
+	fput(probe);
+
+	backing_fops.owner = THIS_MODULE;
+	backing_fops.open = backing_open;
+	backing_fops.release = backing_release;
+	backing_fops.fallocate = NULL;
+	return 0;
+}
+
+void hugeslab_backing_exit(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(mounts); i++) {
+		if (mounts[i])
+			kern_unmount(mounts[i]);
+		mounts[i] = NULL;
+	}
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/hugeslab: pinned, zeroed, physically contiguous 2 MiB slabs that
+ * userspace maps with PMDs and hands to O_DIRECT, io_uring and DMA.
+ *
+ * One open file is one pool, created once with HUGESLAB_IOC_CREATE and
+ * mapped with mmap(MAP_SHARED).  See Documentation/hugeslab/design.rst.
+ */
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "hugeslab.h"
+
+#define HUGESLAB_VERSION "0.1.0"
+
+/**
+ * struct hugeslab_file - state of one open file of the device
+ * @lock: serializes CREATE, so racing threads get one pool and one -EINVAL
+ * @pool: the pool once created; published with release semantics and never
+ *	changed afterwards, so readers need no lock
+ */
+struct hugeslab_file {
+	struct mutex lock;
+	struct hugeslab_pool *pool;
+};
+
+static struct hugeslab_pool *file_pool(struct file *file)
+{
+	struct hugeslab_file *hf = file->private_data;
+
+	return smp_load_acquire(&hf->pool);
+}
+
+static int hugeslab_open(struct inode *inode, struct file *file)
+{
+	struct hugeslab_file *hf;
+
+	hf = kzalloc(sizeof(*hf), GFP_KERNEL_ACCOUNT);
+	if (!hf)
+		return -ENOMEM;
+	mutex_init(&hf->lock);
+	file->private_data = hf;
+	return 0;
+}
+
+static int hugeslab_release(struct inode *inode, struct file *file)
+{
+	struct hugeslab_file *hf = file->private_data;
+
+	/* Mappings may still hold the backing file; the last one frees it. */
+	if (hf->pool)
+		fput(hf->pool->backing);
+	mutex_destroy(&hf->lock);
+	kfree(hf);
+	return 0;
+}
+
+static long ioctl_create(struct hugeslab_file *hf, void __user *uarg)
+{
+	struct hugeslab_create args;
+	struct hugeslab_pool *pool;
+	long ret = 0;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+
+	mutex_lock(&hf->lock);
+	if (hf->pool) {
+		ret = -EINVAL;
+		goto out;
+	}
+	pool = hugeslab_pool_create(&args);
+	if (IS_ERR(pool)) {
+		ret = PTR_ERR(pool);
+		goto out;
+	}
+	smp_store_release(&hf->pool, pool);
+out:
+	mutex_unlock(&hf->lock);
+	return ret;
+}
+
+static long ioctl_info(struct hugeslab_pool *pool, void __user *uarg)
+{
+	struct hugeslab_info info;
+	int ret;
+
+	if (!pool)
+		return -ENODEV;
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	ret = hugeslab_pool_info(pool, &info);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long ioctl_slab_addrs(struct hugeslab_pool *pool, void __user *uarg)
+{
+	struct hugeslab_slab_addrs req;
+	int ret;
+
+	if (!pool)
+		return -ENODEV;
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	ret = hugeslab_pool_slab_addrs(pool, &req);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+}
+
+static long ioctl_stats(void __user *uarg)
+{
+	struct hugeslab_stats stats;
+
+	hugeslab_stats_read(&stats);
+	if (copy_to_user(uarg, &stats, sizeof(stats)))
+		return -EFAULT;
+	return 0;
+}
+
+static long hugeslab_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct hugeslab_file *hf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case HUGESLAB_IOC_CREATE:
+		return ioctl_create(hf, uarg);
+	case HUGESLAB_IOC_INFO:
+		return ioctl_info(file_pool(file), uarg);
+	case HUGESLAB_IOC_SLAB_ADDRS:
+		return ioctl_slab_addrs(file_pool(file), uarg);
+	case HUGESLAB_IOC_STATS:
+		return ioctl_stats(uarg);
+	}
+	return -ENOTTY;
+}
+
+/*
+ * The VMA is handed to the pool's shmem file and set up by shmem itself, so
+ * that it is a shmem mapping to everyone who looks (GUP, io_uring, rmap).
+ */
+static int hugeslab_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct hugeslab_pool *pool = file_pool(file);
+	unsigned long pool_pages, slab_pages;
+	struct file *backing;
+
+	if (!pool)
+		return -ENODEV;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	pool_pages = pool->size >> PAGE_SHIFT;
+	slab_pages = 1UL << (pool->slab_shift - PAGE_SHIFT);
+	if (vma->vm_pgoff & (slab_pages - 1) || vma->vm_pgoff >= pool_pages ||
+	    vma_pages(vma) > pool_pages - vma->vm_pgoff)
+		return -EINVAL;
+
+	/* mremap() must not grow the mapping past the pool. */
+	hugeslab_vm_flags_set(vma, VM_DONTEXPAND);
+
+	backing = pool->backing;
+	vma_set_file(vma, backing);
+	return backing->f_op->mmap(backing, vma);
+}
+
+static const struct file_operations hugeslab_fops = {
+	.owner			= THIS_MODULE,
+	.open			= hugeslab_open,
+	.release		= hugeslab_release,
+	.unlocked_ioctl		= hugeslab_ioctl,
+	.compat_ioctl		= compat_ptr_ioctl,
+	.mmap			= hugeslab_mmap,
+	.get_unmapped_area	= thp_get_unmapped_area,
+	.llseek			= noop_llseek,
+};
+
+static struct miscdevice hugeslab_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "hugeslab",
+	.fops	= &hugeslab_fops,
+	.mode	= 0660,
+};
+
+static int __init hugeslab_init(void)
+{
+	int ret;
+
+	ret = hugeslab_account_init();
+	if (ret)
+		return ret;
+	ret = hugeslab_backing_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&hugeslab_misc);
+	if (ret)
+		goto backing_exit;
+	return 0;
+
+backing_exit:
+	hugeslab_backing_exit();
+	return ret;
+}
+
+static void __exit hugeslab_exit(void)
+{
+	misc_deregister(&hugeslab_misc);
+	hugeslab_backing_exit();
+}
+
+module_init(hugeslab_init);
+module_exit(hugeslab_exit);
+
+MODULE_DESCRIPTION("Pinned 2 MiB slab pools for zero-copy userspace I/O");
+MODULE_AUTHOR("hugeslab developers");
+MODULE_VERSION(HUGESLAB_VERSION);
+MODULE_LICENSE("GPL");

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pool creation, teardown and queries.
+ */
+
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/nodemask.h>
+#include <linux/pagemap.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "hugeslab.h"
+
+static atomic64_t next_pool_id = ATOMIC64_INIT(0);
+
+static bool reserved_is_zero(const __u64 *reserved, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (reserved[i])
+			return false;
+	return true;
+}
+
+static int check_create_args(const struct hugeslab_create *args)
+{
+	unsigned int shift = args->slab_shift ?: HUGESLAB_SLAB_SHIFT;
+	u64 ram = (u64)totalram_pages() << PAGE_SHIFT;
+
+	if (args->flags & ~HUGESLAB_CREATE_FLAGS || args->pad ||
+	    !reserved_is_zero(args->reserved, ARRAY_SIZE(args->reserved)))
+		return -EINVAL;
+	if (shift != HUGESLAB_SLAB_SHIFT || shift != HPAGE_PMD_SHIFT)
+		return -EINVAL;
+	if (!args->size || args->size & ((1ULL << shift) - 1))
+		return -EINVAL;
+	if (args->size > HUGESLAB_MAX_POOL_SIZE || args->size > ram)
+		return -EINVAL;
+	if (args->numa_node != NUMA_NO_NODE &&
+	    (args->numa_node < 0 || args->numa_node >= MAX_NUMNODES ||
+	     !node_state(args->numa_node, N_MEMORY)))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Bring every slab into the file now, so a pool either exists whole or not
+ * at all and no fault ever has to allocate.  The reference each lookup
+ * returns is kept: it makes migration and THP splitting fail for the pool's
+ * lifetime.
+ */
+static int fill_slabs(struct hugeslab_pool *pool)
+{
+	struct address_space *mapping = pool->backing->f_mapping;
+	unsigned int order = pool->slab_shift - PAGE_SHIFT;
+	gfp_t gfp = mapping_gfp_mask(mapping) | __GFP_NOWARN;
+	unsigned long i;
+
+	for (i = 0; i < pool->nr_slabs; i++) {
+		struct folio *folio;
+		struct page *page;
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+
+		page = shmem_read_mapping_page_gfp(mapping, i << order, gfp);
+		if (IS_ERR(page))
+			return PTR_ERR(page) == -EINTR ? -EINTR : -ENOMEM;
+		folio = page_folio(page);
+		/* No 2 MiB page was free: shmem fell back to a small one. */
+		if (folio_order(folio) != order) {
+			folio_put(folio);
+			return -ENOMEM;
+		}
+		pool->slabs[i] = folio;
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * hugeslab_pool_create() - allocate, charge and fill a pool
+ * @args: CREATE arguments, not yet checked
+ *
+ * Return: the pool, whose backing file holds the only reference, or an
+ * ERR_PTR with everything already given back.
+ */
+struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args)
+{
+	struct hugeslab_pool *pool;
+	struct file *backing;
+	int ret;
+
+	ret = check_create_args(args);
+	if (ret)
+		return ERR_PTR(ret);
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	if (!pool)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&pool->list);
+	pool->size = args->size;
+	pool->slab_shift = HUGESLAB_SLAB_SHIFT;
+	pool->nr_slabs = args->size >> pool->slab_shift;
+	pool->numa_node = args->numa_node;
+	pool->flags = args->flags;
+	pool->id = atomic64_inc_return(&next_pool_id);
+	pool->owner_pid = task_tgid_vnr(current);
+	pool->owner_uid = current_uid();
+
+	pool->slabs = kvcalloc(pool->nr_slabs, sizeof(*pool->slabs),
+			       GFP_KERNEL_ACCOUNT);
+	if (!pool->slabs) {
+		ret = -ENOMEM;
+		goto free_pool;
+	}
+
+	ret = hugeslab_charge(pool);
+	if (ret)
+		goto free_slabs;
+
+	backing = hugeslab_backing_create(pool);
+	if (IS_ERR(backing)) {
+		ret = PTR_ERR(backing);
+		hugeslab_uncharge(pool);
+		goto free_slabs;
+	}
+	pool->backing = backing;
+	hugeslab_pool_register(pool);
+
+	ret = fill_slabs(pool);
+	if (ret) {
+		if (ret == -ENOMEM)
+			hugeslab_count_alloc_failure();
+		/* The backing file's release frees the pool. */
+		fput(backing);
+		return ERR_PTR(ret);
+	}
+	return pool;
+
+free_slabs:
+	kvfree(pool->slabs);
+free_pool:
+	kfree(pool);
+	return ERR_PTR(ret);
+}
+
+/**
+ * hugeslab_pool_free() - release a pool once nothing can reach it
+ * @pool: pool whose backing file is in its final fput
+ *
+ * The page cache still holds the folios after the references taken here
+ * are dropped; the inode eviction that follows in the same fput frees them.
+ */
+void hugeslab_pool_free(struct hugeslab_pool *pool)
+{
+	unsigned long i;
+
+	for (i = 0; i < pool->nr_slabs && pool->slabs[i]; i++)
+		folio_put(pool->slabs[i]);
+	hugeslab_pool_unregister(pool);
+	hugeslab_uncharge(pool);
+	kvfree(pool->slabs);
+	kfree(pool);
+}
+
+/**
+ * hugeslab_pool_info() - answer %HUGESLAB_IOC_INFO
+ * @pool: the pool
+ * @info: request copied in from userspace, answer to copy out
+ *
+ * Return: 0, -EINVAL for non-zero reserved fields, -EFAULT for a bad
+ * @info->slab_nodes pointer.
+ */
+int hugeslab_pool_info(struct hugeslab_pool *pool, struct hugeslab_info *info)
+{
+	s32 __user *nodes = u64_to_user_ptr(info->slab_nodes);
+	unsigned long n, i;
+	u64 mask = 0;
+
+	if (info->pad || !reserved_is_zero(info->reserved,
+					   ARRAY_SIZE(info->reserved)))
+		return -EINVAL;
+
+	n = min_t(unsigned long, info->nr_slab_nodes, pool->nr_slabs);
+	for (i = 0; i < pool->nr_slabs; i++) {
+		int nid = folio_nid(pool->slabs[i]);
+
+		if (nid < 64)
+			mask |= 1ULL << nid;
+		if (i < n && put_user(nid, nodes + i))
+			return -EFAULT;
+	}
+
+	info->size = pool->size;
+	info->slab_size = 1ULL << pool->slab_shift;
+	info->nr_slabs = pool->nr_slabs;
+	info->numa_node = pool->numa_node;
+	info->flags = pool->flags;
+	info->node_mask = mask;
+	info->nr_slab_nodes = n;
+	return 0;
+}
+
+/**
+ * hugeslab_pool_slab_addrs() - answer %HUGESLAB_IOC_SLAB_ADDRS
+ * @pool: the pool
+ * @req: request copied in from userspace, answer to copy out
+ *
+ * Return: 0, -EPERM without CAP_SYS_ADMIN, -EINVAL for a first slab past
+ * the end or non-zero reserved fields, -EFAULT for a bad array pointer.
+ */
+int hugeslab_pool_slab_addrs(struct hugeslab_pool *pool,
+			     struct hugeslab_slab_addrs *req)
+{
+	u64 __user *addrs = u64_to_user_ptr(req->addrs);
+	unsigned long n, i;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!reserved_is_zero(req->reserved, ARRAY_SIZE(req->reserved)) ||
+	    req->first_slab >= pool->nr_slabs)
+		return -EINVAL;
+
+	n = min_t(unsigned long, req->count, pool->nr_slabs - req->first_slab);
+	for (i = 0; i < n; i++) {
+		struct folio *folio = pool->slabs[req->first_slab + i];
+		u64 phys = (u64)folio_pfn(folio) << PAGE_SHIFT;
+
+		if (put_user(phys, addrs + i))
+			return -EFAULT;
+	}
+	req->count = n;
+	return 0;
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the hugeslab selftests: raw calls that return -errno,
+ * and readers for what a user would look at (smaps, the module's counters).
+ */
+#ifndef HUGESLAB_UTIL_H
+#define HUGESLAB_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/hugeslab.h>
+
+#define SZ_2M	(2UL << 20)
+#define SZ_4K	4096UL
+
+static inline int hs_open(void)
+{
+	return open(HUGESLAB_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+}
+
+static inline int hs_create_args(int fd, struct hugeslab_create *args)
+{
+	return ioctl(fd, HUGESLAB_IOC_CREATE, args) ? -errno : 0;
+}
+
+static inline int hs_create(int fd, uint64_t size)
+{
+	struct hugeslab_create args = { .size = size, .numa_node = -1 };
+
+	return hs_create_args(fd, &args);
+}
+
+/* Open and create in one step; returns the fd or -errno. */
+static inline int hs_pool(uint64_t size)
+{
+	int fd = hs_open();
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = hs_create(fd, size);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static inline void *hs_map(int fd, size_t len, off_t off)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+}
+
+static inline int hs_stats(struct hugeslab_stats *st)
+{
+	int fd = hs_open();
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, HUGESLAB_IOC_STATS, st) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static inline uint64_t hs_pinned(void)
+{
+	struct hugeslab_stats st;
+
+	if (hs_stats(&st))
+		return UINT64_MAX;
+	return st.pinned_bytes;
+}
+
+static inline uint64_t hs_nr_pools(void)
+{
+	struct hugeslab_stats st;
+
+	if (hs_stats(&st))
+		return UINT64_MAX;
+	return st.nr_pools;
+}
+
+/*
+ * Pools die in the final fput, which for an exiting or killed process runs
+ * after its parent may already have seen it exit: poll briefly.
+ */
+static inline int hs_wait_pinned(uint64_t want, int ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	while (hs_pinned() != want) {
+		if (ms <= 0)
+			return -1;
+		nanosleep(&ts, NULL);
+		ms -= 10;
+	}
+	return 0;
+}
+
+/* kB value of @field in the smaps entry of the VMA starting at @addr. */
+static inline long smaps_kb(const void *addr, const char *field)
+{
+	size_t flen = strlen(field);
+	char line[256];
+	long val = -1;
+	int in_vma = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in_vma = start == (unsigned long)addr;
+			continue;
+		}
+		if (in_vma && !strncmp(line, field, flen) && line[flen] == ':') {
+			val = strtol(line + flen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static inline long meminfo_kb(const char *field)
+{
+	char line[256];
+	size_t flen = strlen(field);
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, flen) && line[flen] == ':') {
+			val = strtol(line + flen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static inline long minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/* FNV-1a, enough to tell a round trip apart from stale or zero data. */
+static inline uint64_t checksum(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static inline void fill_pattern(void *buf, size_t len, uint64_t seed)
+{
+	uint64_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len / sizeof(*p); i++)
+		p[i] = seed ^ (i * 0x9e3779b97f4a7c15ULL);
+}
+
+static inline int all_zero(const void *buf, size_t len)
+{
+	const uint64_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len / sizeof(*p); i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+#endif /* HUGESLAB_UTIL_H */

@@ -1,0 +1,25 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the test VM (scripts/vm/run.sh): loads the module and runs
+# every selftest, printing TAP. The host counts the results.
+
+cd /payload || exit 1
+echo "# kernel $(uname -r)"
+if ! insmod ./hugeslab.ko; then
+	echo "not ok 1 insmod hugeslab.ko"
+	exit 0
+fi
+echo "# /dev/hugeslab: $(ls -l /dev/hugeslab)"
+echo "# max_pinned_mb=$(cat /sys/module/hugeslab/parameters/max_pinned_mb)"
+
+export HUGESLAB_KO=/payload/hugeslab.ko
+for t in $(cat selftests.list); do
+	echo "# ---- $t"
+	./"$t"
+done
+
+if [ -x lib/run-lib-tests.sh ]; then
+	echo "# ---- libhugeslab"
+	(cd lib && sh ./run-lib-tests.sh)
+fi

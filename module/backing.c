@@ -12,13 +12,14 @@
  * Handing the VMA to the file means the file, not the device, is what the
  * mappings keep alive, and that userspace reaches the file through the VMA
  * (madvise(MADV_REMOVE)) or through /proc/PID/map_files.  So the file gets
- * hugeslab's own copy of shmem's file operations:
+ * hugeslab's own file operations in place of shmem's (the inode, its
+ * address_space operations and the VMAs' vm_ops stay shmem's):
  *
  * - .release frees the pool: it runs on the final fput, after the device fd
- *   and every mapping are gone, in whatever order.  The copy's .owner holds
- *   the module while any such file exists, so rmmod waits for mappings too.
- * - .fallocate is gone, so hole punching (MADV_REMOVE) cannot take a slab's
- *   pages out of the file behind the pool's back.
+ *   and every mapping are gone, in whatever order.  Their .owner holds the
+ *   module while any such file exists, so rmmod waits for mappings too.
+ * - there is no .fallocate, so hole punching (MADV_REMOVE) cannot take a
+ *   slab's pages out of the file behind the pool's back.
  * - .open refuses, so the file cannot be reopened through map_files.
  *
  * F_SEAL_SHRINK and F_SEAL_GROW stop truncate(2) by path from resizing it.
@@ -39,7 +40,8 @@
 static struct vfsmount *mounts[MAX_NUMNODES + 1];
 static DEFINE_MUTEX(mounts_lock);
 
-static struct file_operations backing_fops __ro_after_init;
+/* shmem's file operations, used to set up VMAs handed to a pool's file. */
+static const struct file_operations *shmem_fops __ro_after_init;
 
 static int backing_open(struct inode *inode, struct file *file)
 {
@@ -54,6 +56,20 @@ static int backing_release(struct inode *inode, struct file *file)
 		hugeslab_pool_free(pool);
 	return 0;
 }
+
+/*
+ * Nothing but the VMA reaches the file: no read/write, no fallocate, no
+ * reopen.  fsync is kept so that msync(MS_SYNC) on a mapping succeeds, and
+ * get_unmapped_area so that mremap() keeps PMD alignment.
+ */
+static const struct file_operations backing_fops = {
+	.owner			= THIS_MODULE,
+	.open			= backing_open,
+	.release		= backing_release,
+	.fsync			= noop_fsync,
+	.get_unmapped_area	= thp_get_unmapped_area,
+	.llseek			= noop_llseek,
+};
 
 static struct vfsmount *mount_tmpfs(int nid)
 {
@@ -79,6 +95,7 @@ static struct vfsmount *get_mount(int nid)
 	int slot = nid + 1;
 	struct vfsmount *mnt;
 
+	/* Pairs with the release below: a mount is seen only when complete. */
 	mnt = smp_load_acquire(&mounts[slot]);
 	if (mnt)
 		return mnt;
@@ -87,8 +104,10 @@ static struct vfsmount *get_mount(int nid)
 	mnt = mounts[slot];
 	if (!mnt) {
 		mnt = mount_tmpfs(nid);
-		if (!IS_ERR(mnt))
+		if (!IS_ERR(mnt)) {
+			/* Pairs with the acquire above. */
 			smp_store_release(&mounts[slot], mnt);
+		}
 	}
 	mutex_unlock(&mounts_lock);
 	return mnt;
@@ -152,20 +171,31 @@ int hugeslab_backing_init(void)
 	if (IS_ERR(mnt))
 		return PTR_ERR(mnt);
 
-	/* shmem_file_operations is static; copy it from a file that uses it. */
+	/* shmem_file_operations is static; take it from a file that uses it. */
 	probe = shmem_file_setup_with_mnt(mnt, "hugeslab-probe", 0, 0);
 	if (IS_ERR(probe)) {
 		hugeslab_backing_exit();
 		return PTR_ERR(probe);
 	}
-	backing_fops = *probe->f_op;
+	shmem_fops = probe->f_op;
 	fput(probe);
-
-	backing_fops.owner = THIS_MODULE;
-	backing_fops.open = backing_open;
-	backing_fops.release = backing_release;
-	backing_fops.fallocate = NULL;
 	return 0;
+}
+
+/**
+ * hugeslab_backing_mmap() - turn a VMA of the device into one of @pool's file
+ * @pool: the pool
+ * @vma: VMA being set up by mmap(2), already checked against the pool
+ *
+ * shmem sets the VMA up, so it is a shmem mapping to everyone who looks
+ * (GUP, io_uring, rmap, smaps).
+ *
+ * Return: 0 or what shmem's mmap returns.
+ */
+int hugeslab_backing_mmap(struct hugeslab_pool *pool, struct vm_area_struct *vma)
+{
+	vma_set_file(vma, pool->backing);
+	return shmem_fops->mmap(pool->backing, vma);
 }
 
 void hugeslab_backing_exit(void)

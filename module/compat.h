@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Every difference between the kernels hugeslab supports (6.1 and 6.12)
- * lives here, so the rest of the module reads as one version.
+ * lives here, so the rest of the module reads as one version.  Differences
+ * are detected from the target's headers (see Kbuild), not from version
+ * numbers, so distribution backports are handled too.
  */
 #ifndef _HUGESLAB_COMPAT_H
 #define _HUGESLAB_COMPAT_H
 
 #include <linux/mm.h>
-#include <linux/version.h>
 
 #if !IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
 #error "hugeslab maps its slabs with PMDs and needs CONFIG_TRANSPARENT_HUGEPAGE"
 #endif
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-/* vm_flags became write-protected behind helpers in 6.3. */
+/*
+ * vm_flags became write-protected behind helpers in 6.3.  HAVE_* macros come
+ * from probes of the target kernel's headers in Kbuild.
+ */
+#ifndef HAVE_VM_FLAGS_SET
 static inline void hugeslab_vm_flags_set(struct vm_area_struct *vma,
 					 vm_flags_t flags)
 {

@@ -16,6 +16,7 @@ struct file;
 struct folio;
 struct mm_struct;
 struct user_struct;
+struct vm_area_struct;
 
 /**
  * struct hugeslab_pool - the slabs behind one CREATE
@@ -64,6 +65,7 @@ int hugeslab_account_init(void);
 
 /* backing.c: the internal tmpfs mounts and the guarded shmem file */
 struct file *hugeslab_backing_create(struct hugeslab_pool *pool);
+int hugeslab_backing_mmap(struct hugeslab_pool *pool, struct vm_area_struct *vma);
 int hugeslab_backing_init(void);
 void hugeslab_backing_exit(void);
 

@@ -36,6 +36,7 @@ static struct hugeslab_pool *file_pool(struct file *file)
 {
 	struct hugeslab_file *hf = file->private_data;
 
+	/* Pairs with the release in ioctl_create(): the pool is complete. */
 	return smp_load_acquire(&hf->pool);
 }
 
@@ -82,6 +83,7 @@ static long ioctl_create(struct hugeslab_file *hf, void __user *uarg)
 		ret = PTR_ERR(pool);
 		goto out;
 	}
+	/* Pairs with the acquire in file_pool(). */
 	smp_store_release(&hf->pool, pool);
 out:
 	mutex_unlock(&hf->lock);
@@ -151,15 +153,10 @@ static long hugeslab_ioctl(struct file *file, unsigned int cmd,
 	return -ENOTTY;
 }
 
-/*
- * The VMA is handed to the pool's shmem file and set up by shmem itself, so
- * that it is a shmem mapping to everyone who looks (GUP, io_uring, rmap).
- */
 static int hugeslab_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct hugeslab_pool *pool = file_pool(file);
 	unsigned long pool_pages, slab_pages;
-	struct file *backing;
 
 	if (!pool)
 		return -ENODEV;
@@ -175,9 +172,7 @@ static int hugeslab_mmap(struct file *file, struct vm_area_struct *vma)
 	/* mremap() must not grow the mapping past the pool. */
 	hugeslab_vm_flags_set(vma, VM_DONTEXPAND);
 
-	backing = pool->backing;
-	vma_set_file(vma, backing);
-	return backing->f_op->mmap(backing, vma);
+	return hugeslab_backing_mmap(pool, vma);
 }
 
 static const struct file_operations hugeslab_fops = {

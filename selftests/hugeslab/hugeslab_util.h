@@ -184,6 +184,12 @@ static inline void fill_pattern(void *buf, size_t len, uint64_t seed)
 		p[i] = seed ^ (i * 0x9e3779b97f4a7c15ULL);
 }
 
+/* Store a C string, terminator included, into pool memory. */
+static inline void put_str(char *dst, const char *s)
+{
+	memcpy(dst, s, strlen(s) + 1);
+}
+
 static inline int all_zero(const void *buf, size_t len)
 {
 	const uint64_t *p = buf;

@@ -182,16 +182,16 @@ TEST_F(pool, sub_range_sees_same_slabs)
 	ASSERT_NE(MAP_FAILED, sub);
 	EXPECT_EQ(0, (uintptr_t)sub & (SZ_2M - 1));
 	sub[SZ_2M] = 0;
-	strcpy(self->map + 5 * SZ_2M + 100, "through the full map");
+	put_str(self->map + 5 * SZ_2M + 100, "through the full map");
 	EXPECT_STREQ("through the full map", sub + 100);
-	strcpy(sub + 2 * SZ_2M, "through the sub map");
+	put_str(sub + 2 * SZ_2M, "through the sub map");
 	EXPECT_STREQ("through the sub map", self->map + 7 * SZ_2M);
 	EXPECT_EQ(3 * SZ_2M >> 10, smaps_kb(sub, "ShmemPmdMapped") +
 				      smaps_kb(sub, "FilePmdMapped"));
 	munmap(sub, 3 * SZ_2M);
 
 	/* A length that is not a slab multiple maps the pages it covers. */
-	strcpy(self->map + SZ_2M, "second slab");
+	put_str(self->map + SZ_2M, "second slab");
 	sub = hs_map(self->fd, SZ_2M + SZ_4K, 0);
 	ASSERT_NE(MAP_FAILED, sub);
 	EXPECT_STREQ("second slab", sub + SZ_2M);
@@ -209,7 +209,7 @@ TEST_F(pool, fork_child_writes_parent_sees)
 	if (!pid) {
 		/* The child also outlives the parent's fd. */
 		close(self->fd);
-		strcpy(self->map + 3 * SZ_2M + 17, "from the child");
+		put_str(self->map + 3 * SZ_2M + 17, "from the child");
 		self->map[0] = 1;
 		_exit(0);
 	}
@@ -223,7 +223,7 @@ TEST_F(pool, madv_remove_cannot_replace_slabs)
 {
 	uint64_t phys = slab_phys(self->fd, 1);
 
-	strcpy(self->map + SZ_2M, "still here");
+	put_str(self->map + SZ_2M, "still here");
 	/* Punching a hole would hand the next touch a different page. */
 	EXPECT_EQ(-1, madvise(self->map + SZ_2M, SZ_2M, MADV_REMOVE));
 	EXPECT_STREQ("still here", self->map + SZ_2M);
@@ -235,7 +235,7 @@ TEST_F(pool, madv_dontneed_and_pageout_keep_data)
 {
 	uint64_t phys = slab_phys(self->fd, 2);
 
-	strcpy(self->map + 2 * SZ_2M, "kept");
+	put_str(self->map + 2 * SZ_2M, "kept");
 	EXPECT_EQ(0, madvise(self->map + 2 * SZ_2M, SZ_2M, MADV_DONTNEED));
 	EXPECT_STREQ("kept", self->map + 2 * SZ_2M);
 	EXPECT_EQ(phys, pagemap_phys(self->map + 2 * SZ_2M));
@@ -250,7 +250,7 @@ TEST_F(pool, map_files_cannot_truncate_or_punch)
 	char path[128];
 	int fd;
 
-	strcpy(self->map, "intact");
+	put_str(self->map, "intact");
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
 		 (unsigned long)self->map,
 		 (unsigned long)self->map + POOL_SIZE);
@@ -275,7 +275,7 @@ TEST_F(pool, mremap_moves_but_never_grows)
 	uint64_t phys = slab_phys(self->fd, 0);
 	char *moved;
 
-	strcpy(self->map, "moving");
+	put_str(self->map, "moving");
 	EXPECT_EQ(MAP_FAILED, mremap(self->map, POOL_SIZE, POOL_SIZE + SZ_2M,
 				     MREMAP_MAYMOVE));
 	moved = mremap(self->map, POOL_SIZE, POOL_SIZE / 2, MREMAP_MAYMOVE);
@@ -309,7 +309,7 @@ TEST_F(pool, partial_munmap_keeps_the_rest)
 
 TEST_F(pool, mprotect_round_trip)
 {
-	strcpy(self->map, "protected");
+	put_str(self->map, "protected");
 	ASSERT_EQ(0, mprotect(self->map, POOL_SIZE, PROT_READ));
 	EXPECT_STREQ("protected", self->map);
 	ASSERT_EQ(0, mprotect(self->map, POOL_SIZE, PROT_READ | PROT_WRITE));

@@ -28,7 +28,7 @@
  *	changed afterwards, so readers need no lock
  */
 struct hugeslab_file {
-	struct mutex lock;
+	struct mutex lock;	/* serializes CREATE */
 	struct hugeslab_pool *pool;
 };
 

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: every check of the project, counted. Each check is one
+# result; suites that report their own counts (the VM selftests, the library
+# tests) add theirs. The last line is "N passed, N failed".
+#
+# Logs: build/logs/<check>.log, VM runs in build/vm-<kver>/.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$TOP/build
+LOGS=$BUILD/logs
+passed=0
+failed=0
+failures=()
+
+mkdir -p "$LOGS"
+cd "$TOP" || exit 1
+
+pass() {
+	passed=$((passed + 1))
+	echo "ok - $1"
+}
+
+fail() {
+	failed=$((failed + 1))
+	failures+=("$1")
+	echo "FAIL - $1 (log: ${2:-none})"
+	if [[ -n ${2:-} && -f $2 ]]; then
+		tail -n 40 "$2" | sed 's/^/    /'
+	fi
+}
+
+# check NAME CMD...: one result, output kept in the log.
+check() {
+	local name=$1 log=$LOGS/$1.log
+	shift
+	if "$@" >"$log" 2>&1; then
+		pass "$name"
+	else
+		fail "$name" "$log"
+	fi
+}
+
+# add_counts NAME LOG: a suite's own "N passed, N failed" line.
+add_counts() {
+	local name=$1 log=$2 line p f
+	line=$(grep -E '([0-9]+) passed, ([0-9]+) failed' "$log" | tail -n 1)
+	if [[ -z $line ]]; then
+		fail "$name: no result line" "$log"
+		return
+	fi
+	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')
+	f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	echo "$name: $line"
+	if ((f > 0)); then
+		failures+=("$name ($f)")
+	fi
+}
+
+build_module() {
+	local kver=$1 out=$BUILD/module-$1
+	rm -rf "$out"
+	mkdir -p "$out"
+	cp -r Kbuild module include "$out/"
+	make -C "/lib/modules/$kver/build" M="$out" W=1 modules 2>&1 |
+		tee "$out/build.log"
+	[[ ${PIPESTATUS[0]} -eq 0 && -f $out/hugeslab.ko ]] || return 1
+	# W=1 must stay silent.
+	! grep -E 'warning:|error:' "$out/build.log"
+}
+
+check_modinfo() {
+	local ko=$BUILD/module-$1/hugeslab.ko
+	modinfo "$ko"
+	[[ -n $(modinfo -F description "$ko") ]] &&
+		[[ -n $(modinfo -F version "$ko") ]] &&
+		[[ $(modinfo -F license "$ko") == GPL ]] &&
+		modinfo -F parm "$ko" | grep -q '^max_pinned_mb:.*MiB'
+}
+
+# Kernel code is held to --strict; the selftests are userspace C, where
+# checkpatch's "prefer u64 over uint64_t" checks do not apply.
+check_checkpatch() {
+	local cp=(perl "$SRC/scripts/checkpatch.pl" --no-tree --terse -f)
+	{
+		"${cp[@]}" --strict module/*.c module/*.h \
+			include/uapi/linux/hugeslab.h
+		"${cp[@]}" selftests/hugeslab/*.c selftests/hugeslab/*.h
+	} | tee /dev/stderr | { ! grep -E ': (ERROR|WARNING|CHECK):'; }
+}
+
+# The UAPI header stands alone in C99 and has no implicit padding.
+check_uapi() {
+	local t=$BUILD/uapi
+	mkdir -p "$t"
+	printf '#include <linux/hugeslab.h>\nint main(void) { return 0; }\n' >"$t/c99.c"
+	gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude/uapi \
+		-o "$t/c99" "$t/c99.c" || return 1
+	gcc -std=c11 -Wall -Wextra -Werror -Wpadded -Iinclude/uapi \
+		-o "$t/layout" scripts/uapi-layout.c && "$t/layout"
+}
+
+vm_payload() {
+	local kver=$1 dir=$BUILD/payload-$1
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$BUILD"/selftests/* "$dir/" &&
+		cp "$BUILD/module-$kver/hugeslab.ko" "$dir/" || return 1
+	if [[ -d $BUILD/vm-lib ]]; then
+		cp -r "$BUILD/vm-lib" "$dir/lib"
+	fi
+}
+
+echo "== dependencies"
+if ! scripts/install-deps.sh >"$LOGS/install-deps.log" 2>&1; then
+	cat "$LOGS/install-deps.log"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+mapfile -t KVERS < <(scripts/kernels.sh)
+SRC=$(scripts/kernels.sh --source-dir)
+
+echo "== module"
+for k in "${KVERS[@]}"; do
+	check "build-$k" build_module "$k"
+	check "modinfo-$k" check_modinfo "$k"
+done
+check checkpatch check_checkpatch
+check uapi-header check_uapi
+
+echo "== library"
+if [[ -f userspace/Makefile ]]; then
+	make -C userspace check >"$LOGS/userspace.log" 2>&1
+	add_counts userspace "$LOGS/userspace.log"
+	check lib-vm-payload make -C userspace vm-payload DESTDIR="$BUILD/vm-lib"
+fi
+
+echo "== VM selftests"
+check selftests-build make -C selftests/hugeslab KSFT_DIR="$SRC/tools/testing/selftests" \
+	OUT="$BUILD/selftests"
+for k in "${KVERS[@]}"; do
+	if ! vm_payload "$k" >"$LOGS/payload-$k.log" 2>&1; then
+		fail "vm-$k: payload" "$LOGS/payload-$k.log"
+		continue
+	fi
+	scripts/vm/run.sh --kver "$k" --payload "$BUILD/payload-$k" \
+		--out "$BUILD/vm-$k" --mem 3072 --timeout 900 >"$LOGS/vm-$k.log" 2>&1
+	rc=$?
+	add_counts "vm-$k" "$LOGS/vm-$k.log"
+	grep -E '^not ok|^# .*(1 GiB|PMD-mapped)' "$BUILD/vm-$k/tests.log" 2>/dev/null
+	# A VM that crashed or hung fails even if every test it ran passed.
+	if ((rc != 0)); then
+		fail "vm-$k: runner" "$LOGS/vm-$k.log"
+	fi
+done
+
+if ((${#failures[@]})); then
+	echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))

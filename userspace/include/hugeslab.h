@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hugeslab.h: libhugeslab, a zero-copy packet-buffer pool over pinned,
+ * physically contiguous 2 MiB slabs from /dev/hugeslab.
+ *
+ * The data path (hs_get(), hs_put(), hs_get_bulk(), hs_put_bulk(), hs_ref()
+ * and the views) is static inline below: a get or put served by the calling
+ * thread's cache makes no system call, takes no lock, performs no atomic
+ * read-modify-write and allocates nothing. Everything out of line
+ * (hs_pool_create(), hs_pool_destroy(), hs_pool_stats(), hs_pool_leaks(),
+ * hs_pool_dump(), ...) is for the control path and may take locks, allocate
+ * or walk the whole pool.
+ *
+ * Error convention: calls returning int return 0 (or a count) on success and
+ * -1 with errno set on failure; calls returning a pointer return NULL with
+ * errno set. No call aborts, exits or prints on its own.
+ *
+ * Names starting with a double underscore are internal: they are visible only
+ * because the fast path is inline, and may change in any release.
+ */
+#ifndef HUGESLAB_H
+#define HUGESLAB_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "hugeslab_stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HS_VERSION_MAJOR	0
+#define HS_VERSION_MINOR	1
+
+/* Every buffer starts on a 4 KiB boundary; metadata is kept per 4 KiB page. */
+#define HS_ALIGN_SHIFT		12
+#define HS_ALIGN		(1UL << HS_ALIGN_SHIFT)
+#define HS_SLAB_SIZE		(2UL << 20)
+#define HS_BUF_SIZE_MIN		512U
+#define HS_BUF_SIZE_MAX		(2U << 20)
+#define HS_CACHE_SIZE_MAX	512U
+#define HS_MAX_TAGS		HS_STATS_TAGS
+#define HS_MAX_THREADS		HS_STATS_THREADS
+#define HS_NAME_MAX		HS_STATS_NAME_MAX
+
+/**
+ * enum hs_backend - memory behind a pool
+ * @HS_BACKEND_NONE: no pool (never returned for a live pool)
+ * @HS_BACKEND_MODULE: /dev/hugeslab: pinned, contiguous 2 MiB slabs
+ * @HS_BACKEND_MEMFD_HUGETLB: fallback: memfd_create(MFD_HUGETLB), 2 MiB pages,
+ *	mlock()ed
+ * @HS_BACKEND_MAP_HUGETLB: fallback: mmap(MAP_HUGETLB), 2 MiB pages, mlock()ed
+ * @HS_BACKEND_PAGES: fallback: 4 KiB pages with madvise(MADV_HUGEPAGE),
+ *	mlock()ed; not physically contiguous
+ */
+enum hs_backend {
+	HS_BACKEND_NONE = 0,
+	HS_BACKEND_MODULE = 1,
+	HS_BACKEND_MEMFD_HUGETLB = 2,
+	HS_BACKEND_MAP_HUGETLB = 3,
+	HS_BACKEND_PAGES = 4,
+};
+
+/* Flags of struct hs_pool_config. */
+#define HS_POOL_ALLOW_FALLBACK	(1U << 0) /* no /dev/hugeslab: use a fallback */
+#define HS_POOL_DEBUG		(1U << 1) /* poison free buffers, no cache */
+#define HS_POOL_NO_CACHE	(1U << 2) /* no per-thread cache */
+#define HS_POOL_FLAGS_MASK	(HS_POOL_ALLOW_FALLBACK | HS_POOL_DEBUG | \
+				 HS_POOL_NO_CACHE)
+
+/* Flags of hs_pool_destroy(). */
+#define HS_DESTROY_FORCE	(1U << 0) /* destroy even with buffers out */
+#define HS_DESTROY_FLAGS_MASK	HS_DESTROY_FORCE
+
+/* Byte written over free buffers of a %HS_POOL_DEBUG pool. */
+#define HS_POISON_BYTE		0x6b
+
+/**
+ * struct hs_pool_config - argument of hs_pool_create()
+ * @total_bytes: memory for buffers; rounded up to a multiple of 2 MiB
+ * @buf_size: usable bytes per buffer, %HS_BUF_SIZE_MIN..%HS_BUF_SIZE_MAX
+ * @headroom: bytes usable before each buffer, for headers prepended later;
+ *	@buf_size + @headroom rounded up to 4 KiB is the buffer stride
+ * @numa_node: node to allocate on, or -1 for no preference
+ * @cache_size: buffers per per-thread cache, 0 for the default
+ *	(min(256, buffers / 16)); at most %HS_CACHE_SIZE_MAX
+ * @flags: HS_POOL_* flags; unknown flags are rejected
+ * @name: pool name for statistics, at most %HS_NAME_MAX - 1 characters of
+ *	[A-Za-z0-9._-]; NULL or "" gives "pool"
+ * @stats_mode: permission bits of the statistics file, 0 for 0600
+ * @reserved: must be 0
+ *
+ * Initialise with hs_pool_config_init() so that fields added later get their
+ * defaults.
+ */
+struct hs_pool_config {
+	uint64_t total_bytes;
+	uint32_t buf_size;
+	uint32_t headroom;
+	int32_t numa_node;
+	uint32_t cache_size;
+	uint32_t flags;
+	uint32_t stats_mode;
+	const char *name;
+	uint64_t reserved[4];
+};
+
+/* Internal: per 4 KiB page of the pool. @ref is __HS_REF_NONE unless the
+ * page starts a buffer. */
+struct __hs_meta {
+	uint32_t ref;
+	uint16_t tag;
+	uint16_t flags;
+	uint64_t stamp;
+};
+
+#define __HS_REF_NONE		0xffffffffU	/* page does not start a buffer */
+#define __HS_REF_QUARANTINE	0xfffffffeU	/* poison damaged, kept out */
+#define __HS_REF_MAX		0xfffff000U	/* refcount limit */
+
+/* Internal: a per-thread cache, touched only by its thread. */
+struct __hs_cache {
+	uint32_t len;
+	uint32_t size;
+	uint32_t cap;
+	uint32_t pad;
+	struct hs_stats_thread *st;
+	void *objs[];
+};
+
+/* Internal: per-thread state shared by all pools. */
+struct __hs_tls {
+	uint32_t slot;	/* thread slot, 0 while unassigned or none free */
+	uint32_t tag;	/* owner tag for hs_get() */
+};
+extern __thread struct __hs_tls __hs_tls;
+
+/**
+ * struct hs_pool - a buffer pool
+ *
+ * Opaque: only the library touches the fields, all of which are internal.
+ * The hot fields come first so that the fast path reads one or two lines.
+ */
+struct hs_pool {
+	uintptr_t __base;
+	uint64_t __size;
+	struct __hs_meta *__meta;
+	uint32_t __waiters;
+	uint32_t __flags;
+	struct __hs_cache *__cache[HS_MAX_THREADS];
+};
+
+/**
+ * struct hs_view - a window into a buffer, for packet framing
+ * @buf: the buffer, as returned by hs_get()
+ * @off: offset of the first byte from @buf; negative inside the headroom
+ * @len: bytes in the view
+ *
+ * A view does not hold a reference by itself: whoever holds the view holds
+ * one reference on @buf (see hs_view_clone() and hs_view_release()).
+ */
+struct hs_view {
+	void *buf;
+	int32_t off;
+	uint32_t len;
+};
+
+/**
+ * struct hs_pool_stats - snapshot returned by hs_pool_stats()
+ * @nr_bufs: buffers in the pool
+ * @outstanding: buffers handed out and not yet returned
+ * @quarantined: buffers withdrawn after a poison check failed
+ * @gets: buffers handed out since creation
+ * @puts: buffers returned since creation
+ * @cache_hits: gets served by a per-thread cache
+ * @cache_refills: transfers from the shared store to a cache
+ * @cache_flushes: transfers from a cache to the shared store
+ * @empty_events: gets that found the pool empty
+ * @waits: hs_get_wait() calls that slept
+ * @wait_timeouts: hs_get_wait() calls that timed out
+ * @err_double_put: see struct hs_stats_hdr
+ * @err_foreign: see struct hs_stats_hdr
+ * @err_wrong_pool: see struct hs_stats_hdr
+ * @err_poison: see struct hs_stats_hdr
+ * @tag_outstanding: outstanding buffers by owner tag of their get
+ * @age_hist: outstanding buffers by age, buckets as in struct hs_stats_hdr
+ */
+struct hs_pool_stats {
+	uint64_t nr_bufs;
+	uint64_t outstanding;
+	uint64_t quarantined;
+	uint64_t gets;
+	uint64_t puts;
+	uint64_t cache_hits;
+	uint64_t cache_refills;
+	uint64_t cache_flushes;
+	uint64_t empty_events;
+	uint64_t waits;
+	uint64_t wait_timeouts;
+	uint64_t err_double_put;
+	uint64_t err_foreign;
+	uint64_t err_wrong_pool;
+	uint64_t err_poison;
+	uint64_t tag_outstanding[HS_MAX_TAGS];
+	uint64_t age_hist[HS_STATS_AGE_BUCKETS];
+};
+
+/**
+ * struct hs_leak - one outstanding buffer, passed to an hs_leak_cb
+ * @buf: the buffer
+ * @tag: owner tag recorded by the get
+ * @tag_name: name of @tag (hs_tag_name()), "" if none was set
+ * @refs: current reference count
+ * @age_ns: time since the get, in ns
+ */
+struct hs_leak {
+	void *buf;
+	unsigned int tag;
+	const char *tag_name;
+	unsigned int refs;
+	uint64_t age_ns;
+};
+
+/* Return non-zero to stop the walk. */
+typedef int (*hs_leak_cb)(const struct hs_leak *leak, void *arg);
+
+/* ---------------------------------------------------------------------- */
+/* Control path: out of line, may lock, allocate and sleep.                */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * hs_pool_config_init - fill @cfg with defaults
+ * @cfg: configuration to initialise
+ *
+ * Zeroes @cfg, then sets @numa_node to -1. The caller sets at least
+ * @total_bytes and @buf_size.
+ */
+void hs_pool_config_init(struct hs_pool_config *cfg);
+
+/**
+ * hs_pool_create - create a pool
+ * @cfg: configuration, see struct hs_pool_config
+ *
+ * Maps @cfg->total_bytes of pinned memory from /dev/hugeslab, or when the
+ * device does not exist and %HS_POOL_ALLOW_FALLBACK is set, from the first
+ * fallback backend that works (see enum hs_backend). When the device exists
+ * its errors are returned, never hidden by a fallback. Carves the memory into
+ * buffers of @cfg->buf_size that never straddle a 2 MiB slab and start on a
+ * 4 KiB boundary, and creates the statistics region. Not for the data path.
+ *
+ * Return: the pool, or NULL with errno set: EINVAL for a bad configuration
+ * (unknown flag, non-zero reserved field, size out of range, bad name);
+ * ENOENT when /dev/hugeslab is missing and fallback is not allowed; ENOMEM
+ * or EPERM when memory cannot be had or locked (RLIMIT_MEMLOCK); any errno
+ * of open(2), ioctl(2), mmap(2) or mlock(2) on the chosen backend.
+ */
+struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg);
+
+/**
+ * hs_pool_destroy - destroy a pool
+ * @pool: the pool
+ * @flags: 0 or %HS_DESTROY_FORCE
+ *
+ * No other thread may use @pool during or after the call. Without
+ * %HS_DESTROY_FORCE a pool with buffers still out is left intact and the
+ * call fails with EBUSY (list them with hs_pool_leaks()). With it, the pool
+ * is destroyed anyway and its memory unmapped: the outstanding buffers become
+ * invalid. In a child process after fork(2) it only releases the child's
+ * mappings. Not for the data path.
+ *
+ * Return: the number of buffers that were still out (0 for a clean
+ * destroy), or -1 with errno set: EINVAL for a NULL pool or unknown flags,
+ * EBUSY as above.
+ */
+int hs_pool_destroy(struct hs_pool *pool, unsigned int flags);
+
+/**
+ * hs_pool_backend - backend that @pool got
+ * @pool: the pool
+ *
+ * Return: the backend, or %HS_BACKEND_NONE with errno EINVAL for NULL.
+ */
+enum hs_backend hs_pool_backend(const struct hs_pool *pool);
+
+/**
+ * hs_backend_name - printable name of a backend
+ * @backend: the backend
+ *
+ * Return: a static string, "unknown" for values out of range.
+ */
+const char *hs_backend_name(enum hs_backend backend);
+
+/**
+ * hs_pool_page_size - page size backing @pool's buffers
+ * @pool: the pool
+ *
+ * Return: 2 MiB for %HS_BACKEND_MODULE and the hugetlb fallbacks, 4096 for
+ * %HS_BACKEND_PAGES (even where transparent huge pages were granted), or 0
+ * with errno EINVAL for NULL.
+ */
+size_t hs_pool_page_size(const struct hs_pool *pool);
+
+/**
+ * hs_pool_buf_size - usable bytes per buffer
+ * @pool: the pool
+ *
+ * Return: the configured buffer size, or 0 with errno EINVAL for NULL.
+ */
+size_t hs_pool_buf_size(const struct hs_pool *pool);
+
+/**
+ * hs_pool_headroom - bytes usable before each buffer
+ * @pool: the pool
+ *
+ * Return: the configured headroom, or 0 with errno EINVAL for NULL.
+ */
+size_t hs_pool_headroom(const struct hs_pool *pool);
+
+/**
+ * hs_pool_nr_bufs - number of buffers in @pool
+ * @pool: the pool
+ *
+ * Return: the count, or 0 with errno EINVAL for NULL.
+ */
+size_t hs_pool_nr_bufs(const struct hs_pool *pool);
+
+/**
+ * hs_thread_set_tag - set the owner tag recorded by this thread's hs_get()
+ * @tag: tag below %HS_MAX_TAGS; 0 means untagged
+ *
+ * Tags are small integers shared by all pools; name them per pool with
+ * hs_tag_name().
+ *
+ * Return: 0, or -1 with errno EINVAL for a tag out of range.
+ */
+int hs_thread_set_tag(unsigned int tag);
+
+/**
+ * hs_tag_name - name owner tag @tag of @pool in statistics and leak reports
+ * @pool: the pool
+ * @tag: tag below %HS_MAX_TAGS
+ * @name: name, truncated to %HS_STATS_TAG_NAME_MAX - 1 characters
+ *
+ * Return: 0, or -1 with errno EINVAL for a NULL argument or bad tag.
+ */
+int hs_tag_name(struct hs_pool *pool, unsigned int tag, const char *name);
+
+/**
+ * hs_get_wait - get a buffer, waiting up to @timeout_ns for one
+ * @pool: the pool
+ * @timeout_ns: longest wait in ns; 0 behaves as hs_get()
+ *
+ * When the pool is empty, sleeps until another thread returns a buffer to
+ * the shared store or the timeout expires. While a thread waits, puts from
+ * all threads bypass their caches so that the waiter sees them. Buffers
+ * already sitting in other threads' caches are not taken.
+ *
+ * Return: a buffer, or NULL with errno set: ETIMEDOUT when the wait expired,
+ * EINVAL or ECHILD as for hs_get().
+ */
+void *hs_get_wait(struct hs_pool *pool, uint64_t timeout_ns);
+
+/**
+ * hs_thread_flush - return this thread's cache of @pool to the shared store
+ * @pool: the pool
+ *
+ * For a thread that goes idle for long. Exiting threads do this for every
+ * pool automatically.
+ *
+ * Return: 0, or -1 with errno EINVAL for NULL, ECHILD after fork.
+ */
+int hs_thread_flush(struct hs_pool *pool);
+
+/**
+ * hs_pool_stats - read the counters of @pool
+ * @pool: the pool
+ * @st: filled in
+ *
+ * Sums the per-thread counters and walks the buffer metadata for the
+ * per-tag counts and the age histogram, which it also publishes in the
+ * shared statistics region. O(number of buffers); not for the data path.
+ *
+ * Return: 0, or -1 with errno EINVAL for a NULL argument.
+ */
+int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st);
+
+/**
+ * hs_pool_stats_path - path of @pool's shared statistics region
+ * @pool: the pool
+ *
+ * Return: the path (valid until the pool is destroyed), or NULL with errno
+ * EINVAL for NULL.
+ */
+const char *hs_pool_stats_path(const struct hs_pool *pool);
+
+/**
+ * hs_pool_leaks - list buffers held longer than @older_than_ns
+ * @pool: the pool
+ * @older_than_ns: minimum age in ns; 0 lists every outstanding buffer
+ * @cb: called once per buffer, may be NULL to only count
+ * @arg: passed to @cb
+ *
+ * The walk is racy against concurrent gets and puts but never unsafe.
+ * O(number of buffers); not for the data path.
+ *
+ * Return: the number of buffers reported, or -1 with errno EINVAL.
+ */
+int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
+		  hs_leak_cb cb, void *arg);
+
+/**
+ * hs_pool_check - verify that every buffer is accounted exactly once
+ * @pool: the pool, quiescent: no other thread may use it during the call
+ *
+ * Every buffer must be either outstanding (reference count above 0) or free
+ * in exactly one place: the shared store or one thread cache.
+ *
+ * Return: the number of outstanding buffers, or -1 with errno set: EINVAL
+ * for NULL, EUCLEAN when a buffer is free twice, lost, or free with a
+ * non-zero reference count, ENOMEM.
+ */
+int hs_pool_check(struct hs_pool *pool);
+
+/**
+ * hs_pool_dump - write a human-readable summary of @pool to @f
+ * @pool: the pool
+ * @f: output stream
+ *
+ * Return: 0, or -1 with errno set.
+ */
+int hs_pool_dump(struct hs_pool *pool, FILE *f);
+
+/* Internal slow paths of the inline calls below. */
+void *__hs_get_slow(struct hs_pool *pool, unsigned int tag);
+int __hs_get_bulk_slow(struct hs_pool *pool, void **bufs, unsigned int n,
+		       unsigned int tag);
+int __hs_put_slow(struct hs_pool *pool, void *buf);
+int __hs_ref_slow(struct hs_pool *pool, void *buf);
+
+/* ---------------------------------------------------------------------- */
+/* Data path: inline.                                                      */
+/* ---------------------------------------------------------------------- */
+
+#define __hs_likely(x)		__builtin_expect(!!(x), 1)
+#define __hs_unlikely(x)	__builtin_expect(!!(x), 0)
+#define __hs_load(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define __hs_store(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* Owner-only counter: a plain load and store, no read-modify-write. */
+static inline void __hs_count(uint64_t *c, uint64_t n)
+{
+	__hs_store(c, __hs_load(c) + n);
+}
+
+/* Raw timestamp of a get; converted to ns by the control path. */
+static inline uint64_t __hs_stamp(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+static inline struct __hs_meta *__hs_meta_of(const struct hs_pool *pool,
+					     const void *buf)
+{
+	return &pool->__meta[((uintptr_t)buf - pool->__base) >> HS_ALIGN_SHIFT];
+}
+
+/* The buffer is privately owned (it came from our cache): plain stores. */
+static inline void __hs_meta_take(struct __hs_meta *m, unsigned int tag,
+				  uint64_t stamp)
+{
+	__hs_store(&m->tag, (uint16_t)tag);
+	__hs_store(&m->stamp, stamp);
+	__hs_store(&m->ref, 1U);
+}
+
+/**
+ * hs_get_tagged - get a buffer recording owner tag @tag
+ * @pool: the pool
+ * @tag: owner tag below %HS_MAX_TAGS, recorded with a timestamp
+ *
+ * Takes a buffer from this thread's cache, refilling it from the shared
+ * store when empty. The buffer holds one reference, starts on a 4 KiB
+ * boundary, has hs_pool_buf_size() bytes and hs_pool_headroom() bytes
+ * before it. Its content is zero on first use and whatever the last user
+ * left afterwards (%HS_POISON_BYTE in debug pools). Never blocks.
+ *
+ * Return: the buffer, or NULL with errno set: ENOBUFS when the pool is
+ * empty, EINVAL for a NULL pool or bad tag, ECHILD in a child after fork(2).
+ */
+static inline void *hs_get_tagged(struct hs_pool *pool, unsigned int tag)
+{
+	struct __hs_cache *c;
+
+	if (__hs_unlikely(pool == NULL || tag >= HS_MAX_TAGS))
+		return __hs_get_slow(pool, tag);
+	c = pool->__cache[__hs_tls.slot];
+	if (__hs_likely(c != NULL && c->len != 0)) {
+		void *buf = c->objs[--c->len];
+
+		__hs_meta_take(__hs_meta_of(pool, buf), tag, __hs_stamp());
+		__hs_count(&c->st->tag_gets[tag], 1);
+		return buf;
+	}
+	return __hs_get_slow(pool, tag);
+}
+
+/**
+ * hs_get - get a buffer with this thread's owner tag
+ * @pool: the pool
+ *
+ * As hs_get_tagged() with the tag set by hs_thread_set_tag() (0 if none).
+ *
+ * Return: the buffer, or NULL with errno set as for hs_get_tagged().
+ */
+static inline void *hs_get(struct hs_pool *pool)
+{
+	return hs_get_tagged(pool, __hs_tls.tag);
+}
+
+/**
+ * hs_get_bulk - get @n buffers, all or none
+ * @pool: the pool
+ * @bufs: array receiving @n buffers
+ * @n: number of buffers
+ *
+ * Return: 0, or -1 with errno set as for hs_get() (ENOBUFS when fewer than
+ * @n buffers are available: then none is taken).
+ */
+static inline int hs_get_bulk(struct hs_pool *pool, void **bufs,
+			      unsigned int n)
+{
+	unsigned int tag = __hs_tls.tag;
+	struct __hs_cache *c;
+
+	if (__hs_unlikely(pool == NULL || bufs == NULL))
+		return __hs_get_bulk_slow(pool, bufs, n, tag);
+	c = pool->__cache[__hs_tls.slot];
+	if (__hs_likely(c != NULL && n <= c->len)) {
+		uint64_t stamp = __hs_stamp();
+		unsigned int i, len = c->len;
+
+		for (i = 0; i < n; i++) {
+			void *buf = c->objs[--len];
+
+			__hs_meta_take(__hs_meta_of(pool, buf), tag, stamp);
+			bufs[i] = buf;
+		}
+		c->len = len;
+		__hs_count(&c->st->tag_gets[tag], n);
+		return 0;
+	}
+	return __hs_get_bulk_slow(pool, bufs, n, tag);
+}
+
+/*
+ * Release the last reference of @buf into cache @c if that is possible
+ * without an atomic read-modify-write: the caller holds a reference and sees
+ * a count of 1, so it is the only holder and nobody can legally race it.
+ */
+static inline int __hs_put_cached(struct hs_pool *pool, struct __hs_cache *c,
+				  void *buf)
+{
+	uintptr_t off = (uintptr_t)buf - pool->__base;
+	struct __hs_meta *m;
+
+	if (__hs_unlikely(off >= pool->__size || (off & (HS_ALIGN - 1))))
+		return -1;
+	m = &pool->__meta[off >> HS_ALIGN_SHIFT];
+	if (__hs_unlikely(__atomic_load_n(&m->ref, __ATOMIC_ACQUIRE) != 1))
+		return -1;
+	__hs_count(&c->st->tag_puts[__hs_load(&m->tag) & (HS_MAX_TAGS - 1)], 1);
+	__hs_store(&m->ref, 0U);
+	c->objs[c->len++] = buf;
+	return 0;
+}
+
+/**
+ * hs_put - drop one reference to a buffer
+ * @pool: the pool the buffer came from
+ * @buf: the buffer, as returned by hs_get()
+ *
+ * On the last reference the buffer goes back to this thread's cache (or
+ * the shared store). A put of a pointer that is not the start of a buffer of
+ * @pool, of a buffer of another pool, or of a free buffer is refused and
+ * counted without touching the pool. A double put is always caught when the
+ * two puts do not race; two threads racing to drop the same last reference
+ * is a use-after-free the cached path does not detect.
+ *
+ * Return: 0, or -1 with errno set: EALREADY for a buffer already free,
+ * EXDEV for a buffer of another pool, EINVAL for any other pointer or a
+ * NULL pool, ECHILD in a child after fork(2).
+ */
+static inline int hs_put(struct hs_pool *pool, void *buf)
+{
+	struct __hs_cache *c;
+
+	if (__hs_likely(pool != NULL)) {
+		c = pool->__cache[__hs_tls.slot];
+		if (__hs_likely(c != NULL && c->len < c->cap &&
+				!__hs_load(&pool->__waiters)) &&
+		    __hs_likely(__hs_put_cached(pool, c, buf) == 0))
+			return 0;
+	}
+	return __hs_put_slow(pool, buf);
+}
+
+/**
+ * hs_put_bulk - drop one reference to each of @n buffers
+ * @pool: the pool
+ * @bufs: the buffers
+ * @n: number of buffers
+ *
+ * Every valid buffer is put even when some are refused.
+ *
+ * Return: 0, or -1 with errno set as for hs_put() for the first refused
+ * buffer.
+ */
+static inline int hs_put_bulk(struct hs_pool *pool, void *const *bufs,
+			      unsigned int n)
+{
+	struct __hs_cache *c;
+	int ret = 0, err = 0;
+	unsigned int i = 0;
+
+	if (__hs_likely(pool != NULL && bufs != NULL)) {
+		c = pool->__cache[__hs_tls.slot];
+		if (__hs_likely(c != NULL && c->len + n <= c->cap &&
+				!__hs_load(&pool->__waiters))) {
+			for (; i < n; i++) {
+				if (__hs_likely(__hs_put_cached(pool, c,
+								bufs[i]) == 0))
+					continue;
+				break;
+			}
+		}
+	} else if (n) {
+		return __hs_put_slow(pool, NULL);
+	}
+	for (; i < n; i++) {
+		if (hs_put(pool, bufs[i]) && !ret) {
+			ret = -1;
+			err = errno;
+		}
+	}
+	if (ret)
+		errno = err;
+	return ret;
+}
+
+/**
+ * hs_ref - take one more reference to a buffer
+ * @pool: the pool the buffer came from
+ * @buf: a buffer the caller holds a reference to
+ *
+ * Each reference is dropped with hs_put(); the buffer returns to the pool on
+ * the last one. An atomic increment.
+ *
+ * Return: 0, or -1 with errno set as for hs_put(), or EOVERFLOW at
+ * %__HS_REF_MAX references.
+ */
+static inline int hs_ref(struct hs_pool *pool, void *buf)
+{
+	if (__hs_likely(pool != NULL)) {
+		uintptr_t off = (uintptr_t)buf - pool->__base;
+
+		if (__hs_likely(off < pool->__size &&
+				!(off & (HS_ALIGN - 1)))) {
+			struct __hs_meta *m =
+				&pool->__meta[off >> HS_ALIGN_SHIFT];
+			uint32_t r = __hs_load(&m->ref);
+
+			if (__hs_likely(r - 1 < __HS_REF_MAX - 1)) {
+				__atomic_fetch_add(&m->ref, 1, __ATOMIC_RELAXED);
+				return 0;
+			}
+		}
+	}
+	return __hs_ref_slow(pool, buf);
+}
+
+/**
+ * hs_view_init - make @v cover @len bytes at @off in @buf
+ * @pool: the pool of @buf
+ * @v: view to fill
+ * @buf: a buffer of @pool
+ * @off: offset from @buf, from -hs_pool_headroom() to hs_pool_buf_size()
+ * @len: length; @off + @len must not exceed hs_pool_buf_size()
+ *
+ * Takes no reference: the caller hands its own reference to the view.
+ *
+ * Return: 0, or -1 with errno EINVAL for a range outside the buffer.
+ */
+int hs_view_init(struct hs_pool *pool, struct hs_view *v, void *buf,
+		 int32_t off, uint32_t len);
+
+/**
+ * hs_view_clone - make @dst a new view of part of @src, with its own reference
+ * @pool: the pool of the buffer
+ * @dst: view to fill
+ * @src: view the caller holds
+ * @off: offset of @dst from the start of @src
+ * @len: length of @dst, within @src
+ *
+ * For handing the same bytes to another path (disk write, replication)
+ * without copying. Takes a reference with hs_ref().
+ *
+ * Return: 0, or -1 with errno set: EINVAL for a range outside @src, or as
+ * for hs_ref().
+ */
+int hs_view_clone(struct hs_pool *pool, struct hs_view *dst,
+		  const struct hs_view *src, uint32_t off, uint32_t len);
+
+/**
+ * hs_view_data - first byte of a view
+ * @v: the view
+ */
+static inline void *hs_view_data(const struct hs_view *v)
+{
+	return (char *)v->buf + v->off;
+}
+
+/**
+ * hs_view_len - length of a view
+ * @v: the view
+ */
+static inline uint32_t hs_view_len(const struct hs_view *v)
+{
+	return v->len;
+}
+
+/**
+ * hs_view_adj - drop @n bytes from the front of a view (a parsed header)
+ * @v: the view
+ * @n: bytes to drop, at most hs_view_len()
+ *
+ * Return: 0, or -1 with errno EINVAL when @n exceeds the length.
+ */
+int hs_view_adj(struct hs_view *v, uint32_t n);
+
+/**
+ * hs_view_prepend - grow a view by @n bytes at the front, into the headroom
+ * @pool: the pool of the buffer
+ * @v: the view
+ * @n: bytes to add; the view may start at most hs_pool_headroom() bytes
+ *	before its buffer
+ *
+ * Return: pointer to the new first byte, or NULL with errno EINVAL when
+ * the headroom is too small.
+ */
+void *hs_view_prepend(struct hs_pool *pool, struct hs_view *v, uint32_t n);
+
+/**
+ * hs_view_release - drop the reference held by a view
+ * @pool: the pool of the buffer
+ * @v: the view; cleared on success
+ *
+ * Return: as for hs_put().
+ */
+int hs_view_release(struct hs_pool *pool, struct hs_view *v);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HUGESLAB_H */

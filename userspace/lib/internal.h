@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h: private state of libhugeslab, shared by the files of lib/.
+ */
+#ifndef HS_INTERNAL_H
+#define HS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "hugeslab.h"
+
+#define HS_EXPORT	__attribute__((visibility("default")))
+#define HS_CACHELINE	64
+
+/*
+ * The shared store: a multi-producer multi-consumer ring of page indices,
+ * in the style of DPDK's rte_ring. Its capacity exceeds the number of
+ * buffers, so an enqueue of free buffers never fails.
+ */
+struct hs_ring {
+	uint32_t prod_head __attribute__((aligned(HS_CACHELINE)));
+	uint32_t prod_tail;
+	uint32_t cons_head __attribute__((aligned(HS_CACHELINE)));
+	uint32_t cons_tail;
+	uint32_t mask __attribute__((aligned(HS_CACHELINE)));
+	uint32_t *slots;
+};
+
+int hs_ring_init(struct hs_ring *r, uint32_t min_cap);
+void hs_ring_fini(struct hs_ring *r);
+unsigned int hs_ring_enqueue(struct hs_ring *r, const uint32_t *objs,
+			     unsigned int n);
+unsigned int hs_ring_dequeue(struct hs_ring *r, uint32_t *objs,
+			     unsigned int n);
+uint32_t hs_ring_count(const struct hs_ring *r);
+
+/* Private part of a pool; struct hs_pool is its first member. */
+struct hs_pool_priv {
+	struct hs_pool pub;
+
+	struct hs_ring ring;
+
+	/* geometry */
+	uint64_t total_bytes;
+	uint32_t nr_bufs;
+	uint32_t buf_size;
+	uint32_t headroom;
+	uint32_t stride;
+	uint32_t first_off;	/* offset of the first buffer of a slab */
+	uint32_t per_slab;
+	uint32_t nr_slabs;
+	uint32_t cache_size;
+	uint32_t flags;
+	char name[HS_NAME_MAX];
+
+	/* backend */
+	enum hs_backend backend;
+	size_t page_size;
+	int dev_fd;
+	void *map;
+	size_t map_len;
+
+	/* shared statistics region */
+	struct hs_stats_hdr *stats;
+	size_t stats_len;
+	int stats_fd;
+	bool stats_unlink;
+	char stats_path[128];
+
+	/* hs_get_wait() */
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond;
+
+	/* timestamps: __hs_stamp() at creation and CLOCK_MONOTONIC then */
+	uint64_t stamp0;
+	uint64_t mono0;
+
+	pid_t pid;
+	bool dead;		/* in a child after fork() */
+	struct hs_pool_priv *next;
+};
+
+static inline struct hs_pool_priv *hs_priv(struct hs_pool *pool)
+{
+	return (struct hs_pool_priv *)pool;
+}
+
+static inline void *hs_buf_of_idx(const struct hs_pool_priv *p, uint32_t idx)
+{
+	return (void *)(p->pub.__base + ((uintptr_t)idx << HS_ALIGN_SHIFT));
+}
+
+static inline uint32_t hs_idx_of_buf(const struct hs_pool_priv *p,
+				     const void *buf)
+{
+	return (uint32_t)(((uintptr_t)buf - p->pub.__base) >> HS_ALIGN_SHIFT);
+}
+
+/* Global state (pool.c): every live pool, under hs_global_lock. */
+extern pthread_mutex_t hs_global_lock;
+extern struct hs_pool_priv *hs_pools;
+
+/* pool.c */
+uint32_t hs_pool_buf_idx(const struct hs_pool_priv *p, uint32_t i);
+
+/* backend.c */
+int hs_backend_map(struct hs_pool_priv *p, int numa_node, bool fallback);
+void hs_backend_unmap(struct hs_pool_priv *p);
+
+/* cache.c */
+int hs_thread_slot(void);
+struct __hs_cache *hs_cache_of(struct hs_pool_priv *p);
+struct hs_stats_thread *hs_stats_slot(struct hs_pool_priv *p);
+void hs_cache_flush(struct hs_pool_priv *p, struct __hs_cache *c,
+		    unsigned int keep);
+void hs_caches_free(struct hs_pool_priv *p);
+
+/* buf.c */
+void hs_store_put(struct hs_pool_priv *p, const uint32_t *idx,
+		  unsigned int n);
+void hs_poison_init(struct hs_pool_priv *p);
+
+/* stats.c */
+int hs_stats_create(struct hs_pool_priv *p, unsigned int mode);
+void hs_stats_destroy(struct hs_pool_priv *p);
+void hs_count_atomic(uint64_t *c, uint64_t n);
+uint64_t hs_stamp_to_age_ns(struct hs_pool_priv *p, uint64_t stamp,
+			    uint64_t now_stamp);
+uint64_t hs_mono_ns(void);
+
+#endif /* HS_INTERNAL_H */

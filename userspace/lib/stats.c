@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stats.c: the shared statistics region (layout in hugeslab_stats.h),
+ * hs_pool_stats(), owner tags and ages, leak listing, consistency check and
+ * dump. Everything here is control path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define HS_STATS_DIR	"/dev/shm"
+
+void hs_count_atomic(uint64_t *c, uint64_t n)
+{
+	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+uint64_t hs_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t hs_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int hs_stats_open(struct hs_pool_priv *p, unsigned int mode)
+{
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < 100; i++) {
+		if (i)
+			snprintf(p->stats_path, sizeof(p->stats_path),
+				 HS_STATS_DIR "/hugeslab.%d.%s.%u",
+				 (int)p->pid, p->name, i);
+		else
+			snprintf(p->stats_path, sizeof(p->stats_path),
+				 HS_STATS_DIR "/hugeslab.%d.%s",
+				 (int)p->pid, p->name);
+		fd = open(p->stats_path,
+			  O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			  mode);
+		if (fd >= 0) {
+			/* Exact mode, whatever the umask. */
+			if (fchmod(fd, mode)) {
+				unlink(p->stats_path);
+				close(fd);
+				return -1;
+			}
+			p->stats_unlink = true;
+			return fd;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	/* No /dev/shm: an anonymous file, reachable through /proc. */
+	fd = memfd_create("hugeslab-stats", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(p->stats_path, sizeof(p->stats_path), "/proc/%d/fd/%d",
+		 (int)p->pid, fd);
+	p->stats_unlink = false;
+	return fd;
+}
+
+int hs_stats_create(struct hs_pool_priv *p, unsigned int mode)
+{
+	size_t hdr_size = (sizeof(struct hs_stats_hdr) + HS_CACHELINE - 1) &
+			  ~(size_t)(HS_CACHELINE - 1);
+	size_t len = hdr_size + HS_STATS_THREADS * sizeof(struct hs_stats_thread);
+	struct hs_stats_hdr *h;
+	int fd, err;
+
+	fd = hs_stats_open(p, mode);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)len))
+		goto fail;
+	h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED)
+		goto fail;
+	p->stats = h;
+	p->stats_len = len;
+	p->stats_fd = fd;
+	h->version = HS_STATS_VERSION;
+	h->hdr_size = (uint32_t)hdr_size;
+	h->thread_size = sizeof(struct hs_stats_thread);
+	h->nr_threads = HS_STATS_THREADS;
+	h->nr_tags = HS_STATS_TAGS;
+	h->nr_age_buckets = HS_STATS_AGE_BUCKETS;
+	h->state = 1;
+	h->pid = (uint64_t)p->pid;
+	memcpy(h->name, p->name, sizeof(h->name));
+	h->backend = p->backend;
+	h->page_size = p->page_size;
+	h->total_bytes = p->total_bytes;
+	h->buf_size = p->buf_size;
+	h->headroom = p->headroom;
+	h->stride = p->stride;
+	h->nr_bufs = p->nr_bufs;
+	h->cache_size = p->cache_size;
+	h->flags = p->flags;
+	h->created_ns = hs_real_ns();
+	__atomic_store_n(&h->magic, HS_STATS_MAGIC, __ATOMIC_RELEASE);
+	return 0;
+fail:
+	err = errno;
+	if (p->stats_unlink)
+		unlink(p->stats_path);
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+void hs_stats_destroy(struct hs_pool_priv *p)
+{
+	if (p->stats) {
+		if (!p->dead)
+			__atomic_store_n(&p->stats->state, 2, __ATOMIC_RELEASE);
+		munmap(p->stats, p->stats_len);
+		p->stats = NULL;
+	}
+	/* A child after fork must not remove its parent's file. */
+	if (p->stats_unlink && !p->dead)
+		unlink(p->stats_path);
+	p->stats_unlink = false;
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
+	p->stats_fd = -1;
+}
+
+HS_EXPORT const char *hs_pool_stats_path(const struct hs_pool *pool)
+{
+	if (!pool) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return ((const struct hs_pool_priv *)pool)->stats_path;
+}
+
+HS_EXPORT int hs_tag_name(struct hs_pool *pool, unsigned int tag,
+			  const char *name)
+{
+	struct hs_pool_priv *p = hs_priv(pool);
+	char *dst;
+	size_t i;
+
+	if (!pool || !name || tag >= HS_MAX_TAGS) {
+		errno = EINVAL;
+		return -1;
+	}
+	dst = p->stats->tag_names[tag];
+	for (i = 0; i < HS_STATS_TAG_NAME_MAX - 1 && name[i]; i++)
+		dst[i] = name[i];
+	memset(dst + i, 0, HS_STATS_TAG_NAME_MAX - i);
+	return 0;
+}
+
+/*
+ * Stamps per ns. x86 stamps are TSC ticks: measured against CLOCK_MONOTONIC
+ * over the pool's lifetime when that is long enough, else over a 2 ms spin.
+ */
+static double hs_stamp_rate(struct hs_pool_priv *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	uint64_t m0 = hs_mono_ns(), s0 = __hs_stamp(), m1, s1;
+
+	if (m0 - p->mono0 >= 50000000ULL)
+		return (double)(s0 - p->stamp0) / (double)(m0 - p->mono0);
+	do {
+		m1 = hs_mono_ns();
+	} while (m1 - m0 < 2000000ULL);
+	s1 = __hs_stamp();
+	return (double)(s1 - s0) / (double)(m1 - m0);
+#else
+	(void)p;
+	return 1.0;
+#endif
+}
+
+static uint64_t hs_age(uint64_t stamp, uint64_t now, double rate)
+{
+	if (now <= stamp || rate <= 0)
+		return 0;
+	return (uint64_t)((double)(now - stamp) / rate);
+}
+
+static unsigned int hs_age_bucket(uint64_t age_ns)
+{
+	uint64_t limit = 1000000ULL;	/* 1 ms */
+	unsigned int b;
+
+	for (b = 0; b < HS_STATS_AGE_BUCKETS - 1; b++, limit *= 10)
+		if (age_ns < limit)
+			return b;
+	return HS_STATS_AGE_BUCKETS - 1;
+}
+
+HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
+{
+	struct hs_pool_priv *p = hs_priv(pool);
+	struct hs_stats_hdr *h;
+	uint64_t misses = 0, now;
+	double rate;
+	unsigned int i, t;
+
+	if (!pool || !st) {
+		errno = EINVAL;
+		return -1;
+	}
+	h = p->stats;
+	memset(st, 0, sizeof(*st));
+	st->nr_bufs = p->nr_bufs;
+	for (i = 0; i < HS_STATS_THREADS; i++) {
+		struct hs_stats_thread *ts = hs_stats_thread_slot(h, i);
+
+		for (t = 0; t < HS_STATS_TAGS; t++) {
+			st->gets += __hs_load(&ts->tag_gets[t]);
+			st->puts += __hs_load(&ts->tag_puts[t]);
+		}
+		misses += __hs_load(&ts->cache_misses);
+		st->cache_refills += __hs_load(&ts->cache_refills);
+		st->cache_flushes += __hs_load(&ts->cache_flushes);
+	}
+	st->cache_hits = st->gets > misses ? st->gets - misses : 0;
+	st->empty_events = __hs_load(&h->empty_events);
+	st->waits = __hs_load(&h->waits);
+	st->wait_timeouts = __hs_load(&h->wait_timeouts);
+	st->err_double_put = __hs_load(&h->err_double_put);
+	st->err_foreign = __hs_load(&h->err_foreign);
+	st->err_wrong_pool = __hs_load(&h->err_wrong_pool);
+	st->err_poison = __hs_load(&h->err_poison);
+
+	rate = hs_stamp_rate(p);
+	now = __hs_stamp();
+	for (i = 0; i < p->nr_bufs; i++) {
+		struct __hs_meta *m = &pool->__meta[hs_pool_buf_idx(p, i)];
+		uint32_t r = __hs_load(&m->ref);
+
+		if (r == __HS_REF_QUARANTINE) {
+			st->quarantined++;
+			continue;
+		}
+		if (!r)
+			continue;
+		st->outstanding++;
+		st->tag_outstanding[__hs_load(&m->tag) & (HS_MAX_TAGS - 1)]++;
+		st->age_hist[hs_age_bucket(hs_age(__hs_load(&m->stamp), now,
+						  rate))]++;
+	}
+	for (i = 0; i < HS_STATS_AGE_BUCKETS; i++)
+		__hs_store(&h->age_hist[i], st->age_hist[i]);
+	__hs_store(&h->age_hist_time_ns, hs_real_ns());
+	return 0;
+}
+
+HS_EXPORT int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
+			    hs_leak_cb cb, void *arg)
+{
+	struct hs_pool_priv *p = hs_priv(pool);
+	struct hs_leak leak;
+	uint64_t now;
+	double rate;
+	uint32_t i;
+	int n = 0;
+
+	if (!pool) {
+		errno = EINVAL;
+		return -1;
+	}
+	rate = hs_stamp_rate(p);
+	now = __hs_stamp();
+	for (i = 0; i < p->nr_bufs; i++) {
+		uint32_t idx = hs_pool_buf_idx(p, i);
+		struct __hs_meta *m = &pool->__meta[idx];
+		uint32_t r = __hs_load(&m->ref);
+
+		if (!r || r == __HS_REF_QUARANTINE)
+			continue;
+		leak.age_ns = hs_age(__hs_load(&m->stamp), now, rate);
+		if (leak.age_ns < older_than_ns)
+			continue;
+		leak.buf = hs_buf_of_idx(p, idx);
+		leak.tag = __hs_load(&m->tag) & (HS_MAX_TAGS - 1);
+		leak.tag_name = p->stats->tag_names[leak.tag];
+		leak.refs = r;
+		n++;
+		if (cb && cb(&leak, arg))
+			break;
+	}
+	return n;
+}
+
+static int hs_check_free(struct hs_pool_priv *p, uint8_t *seen, uint32_t idx)
+{
+	uint64_t npages = p->total_bytes >> HS_ALIGN_SHIFT;
+
+	if (idx >= npages || seen[idx] ||
+	    __hs_load(&p->pub.__meta[idx].ref) != 0)
+		return -1;
+	seen[idx] = 1;
+	return 0;
+}
+
+HS_EXPORT int hs_pool_check(struct hs_pool *pool)
+{
+	struct hs_pool_priv *p = hs_priv(pool);
+	uint32_t head, tail, i, r;
+	uint8_t *seen;
+	int out = 0;
+
+	if (!pool) {
+		errno = EINVAL;
+		return -1;
+	}
+	seen = calloc(p->total_bytes >> HS_ALIGN_SHIFT, 1);
+	if (!seen)
+		return -1;
+	head = __atomic_load_n(&p->ring.cons_tail, __ATOMIC_ACQUIRE);
+	tail = __atomic_load_n(&p->ring.prod_tail, __ATOMIC_ACQUIRE);
+	for (; head != tail; head++)
+		if (hs_check_free(p, seen, p->ring.slots[head & p->ring.mask]))
+			goto bad;
+	for (i = 0; i < HS_MAX_THREADS; i++) {
+		struct __hs_cache *c = pool->__cache[i];
+		uint32_t k;
+
+		for (k = 0; c && k < c->len; k++)
+			if (hs_check_free(p, seen, hs_idx_of_buf(p, c->objs[k])))
+				goto bad;
+	}
+	for (i = 0; i < p->nr_bufs; i++) {
+		uint32_t idx = hs_pool_buf_idx(p, i);
+
+		r = __hs_load(&pool->__meta[idx].ref);
+		if (seen[idx] || r == __HS_REF_QUARANTINE)
+			continue;
+		if (r == 0 || r == __HS_REF_NONE)
+			goto bad;	/* free but in no free list: lost */
+		out++;
+	}
+	free(seen);
+	return out;
+bad:
+	free(seen);
+	errno = EUCLEAN;
+	return -1;
+}
+
+HS_EXPORT int hs_pool_dump(struct hs_pool *pool, FILE *f)
+{
+	struct hs_pool_priv *p = hs_priv(pool);
+	struct hs_pool_stats st;
+	unsigned int t;
+
+	if (!pool || !f) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (hs_pool_stats(pool, &st))
+		return -1;
+	fprintf(f, "pool %s: backend %s, page %zu, %u x %u B (+%u headroom, stride %u), %u slabs, cache %u\n",
+		p->name, hs_backend_name(p->backend), p->page_size, p->nr_bufs,
+		p->buf_size, p->headroom, p->stride, p->nr_slabs,
+		p->cache_size);
+	fprintf(f, "  outstanding %llu, gets %llu, puts %llu, cache hits %llu, empty %llu, waits %llu\n",
+		(unsigned long long)st.outstanding,
+		(unsigned long long)st.gets, (unsigned long long)st.puts,
+		(unsigned long long)st.cache_hits,
+		(unsigned long long)st.empty_events,
+		(unsigned long long)st.waits);
+	fprintf(f, "  errors: double put %llu, foreign %llu, wrong pool %llu, poison %llu\n",
+		(unsigned long long)st.err_double_put,
+		(unsigned long long)st.err_foreign,
+		(unsigned long long)st.err_wrong_pool,
+		(unsigned long long)st.err_poison);
+	for (t = 0; t < HS_MAX_TAGS; t++)
+		if (st.tag_outstanding[t])
+			fprintf(f, "  tag %u (%s): %llu out\n", t,
+				p->stats->tag_names[t],
+				(unsigned long long)st.tag_outstanding[t]);
+	return ferror(f) ? -1 : 0;
+}

@@ -6,7 +6,12 @@
 #   scripts/vm/run.sh --kver KVER --payload DIR --out DIR
 #                     [--timeout SEC] [--mem MB] [--disk-mb N]
 #                     [--modules "mod1 mod2"] [--append "kernel args"]
+#                     [--kernel IMAGE] [--moddir DIR]
 #   scripts/vm/run.sh --scan-only DIR [--kver KVER]
+#
+# --kernel and --moddir boot a kernel that is not installed in /boot (the
+# debug kernel of scripts/debug-kernel.sh): IMAGE is its bzImage, DIR its
+# /lib/modules/KVER tree (with modules.dep and modules.builtin).
 #
 # Guest side:
 #   - busybox (static) is the only userland; dynamically linked ELF files in
@@ -80,6 +85,8 @@ DISK_MB=256
 EXTRA_MODULES=
 EXTRA_APPEND=
 SCAN_ONLY=
+KERNEL_IMAGE=
+MODDIR=
 
 die() {
 	echo "$PROG: $*" >&2
@@ -102,6 +109,8 @@ parse_args() {
 		--modules) EXTRA_MODULES=${2?}; shift 2 ;;
 		--append) EXTRA_APPEND=${2?}; shift 2 ;;
 		--scan-only) SCAN_ONLY=${2:?}; shift 2 ;;
+		--kernel) KERNEL_IMAGE=${2:?}; shift 2 ;;
+		--moddir) MODDIR=${2:?}; shift 2 ;;
 		-h | --help) usage; exit 0 ;;
 		*) die "unknown argument: $1 (try --help)" ;;
 		esac
@@ -115,8 +124,10 @@ parse_args() {
 	[[ -n $PAYLOAD ]] || die "--payload is required"
 	[[ -n $OUT ]] || die "--out is required"
 	[[ -f $PAYLOAD/run-guest.sh ]] || die "$PAYLOAD/run-guest.sh not found"
-	[[ -r /boot/vmlinuz-$KVER ]] || die "/boot/vmlinuz-$KVER missing or unreadable (root?)"
-	[[ -f /lib/modules/$KVER/modules.dep ]] || die "/lib/modules/$KVER/modules.dep missing"
+	KERNEL_IMAGE=${KERNEL_IMAGE:-/boot/vmlinuz-$KVER}
+	MODDIR=${MODDIR:-/lib/modules/$KVER}
+	[[ -r $KERNEL_IMAGE ]] || die "$KERNEL_IMAGE missing or unreadable (root?)"
+	[[ -f $MODDIR/modules.dep ]] || die "$MODDIR/modules.dep missing"
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (scripts/install-deps.sh)"
 	/bin/busybox --list-full >/dev/null 2>&1 ||
 		die "/bin/busybox (busybox-static) missing (scripts/install-deps.sh)"
@@ -172,7 +183,7 @@ module_closure() {
 # Copy the wanted modules (decompressed: busybox modprobe/insmod cannot read
 # .ko.xz) and build a fresh modules.dep for them with depmod -b.
 add_modules() {
-	local root=$1 src=/lib/modules/$KVER
+	local root=$1 src=$MODDIR
 	local dst=$root/lib/modules/$KVER
 	local -a wanted paths
 	local p m closure
@@ -328,7 +339,7 @@ run_qemu() {
 	local -a cmd=(
 		qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$MEM"
 		-nodefaults -display none -no-reboot
-		-kernel "/boot/vmlinuz-$KVER" -initrd "$OUT/initramfs.cpio.gz"
+		-kernel "$KERNEL_IMAGE" -initrd "$OUT/initramfs.cpio.gz"
 		-append "$append"
 		-serial "file:$OUT/console.log" -serial "file:$OUT/tests.log"
 		-drive "file=$OUT/disk.img,format=raw,if=virtio,cache=$DISK_CACHE"

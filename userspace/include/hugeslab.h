@@ -434,6 +434,62 @@ int hs_pool_check(struct hs_pool *pool);
  */
 int hs_pool_dump(struct hs_pool *pool, FILE *f);
 
+/* ---- memory regions (for io_uring / RDMA registration; region.c) ---- */
+
+/**
+ * struct hs_region - one contiguous mapped range of a pool
+ * @base: first byte, 2 MiB aligned for the module and hugetlb backends
+ * @len: bytes, a multiple of 2 MiB; no buffer straddles two regions
+ */
+struct hs_region {
+	void *base;
+	size_t len;
+};
+
+/**
+ * hs_pool_regions - list the mapped memory ranges of @pool
+ * @pool: the pool
+ * @regs: array receiving up to @max regions, may be NULL when @max is 0
+ * @max: capacity of @regs
+ *
+ * For registering the pool with the kernel, e.g. as io_uring fixed buffers
+ * (which a caller must cut into pieces of at most 1 GiB; pieces cut on
+ * 2 MiB boundaries never split a buffer). Not for the data path.
+ *
+ * Return: the number of regions of the pool (which may exceed @max; only
+ * @max are filled), or -1 with errno set: EINVAL for a NULL pool, or NULL
+ * @regs with a non-zero @max; ECHILD in a child after fork(2).
+ */
+int hs_pool_regions(const struct hs_pool *pool, struct hs_region *regs,
+		    unsigned int max);
+
+/**
+ * hs_buf_index - dense index of a buffer, 0..hs_pool_nr_bufs() - 1
+ * @pool: the pool
+ * @buf: start of a buffer of @pool, free or not
+ *
+ * For tables indexed by buffer, such as the buffer ids of an io_uring
+ * provided-buffer ring. The inverse of hs_buf_at(). O(1), no locks.
+ *
+ * Return: the index, or -1 with errno EINVAL for a NULL pool or a pointer
+ * that is not the start of a buffer of @pool.
+ */
+long hs_buf_index(const struct hs_pool *pool, const void *buf);
+
+/**
+ * hs_buf_at - buffer with dense index @idx
+ * @pool: the pool
+ * @idx: index below hs_pool_nr_bufs()
+ *
+ * Takes no reference: the caller must own the buffer by other means.
+ *
+ * Return: the buffer, or NULL with errno EINVAL for a NULL pool or an index
+ * out of range.
+ */
+void *hs_buf_at(const struct hs_pool *pool, size_t idx);
+
+/* ---- end of memory regions ---- */
+
 /* Internal slow paths of the inline calls below. */
 void *__hs_get_slow(struct hs_pool *pool, unsigned int tag);
 int __hs_get_bulk_slow(struct hs_pool *pool, void **bufs, unsigned int n,

@@ -73,10 +73,6 @@ struct hs_pool_priv {
 	pthread_mutex_t wait_lock;
 	pthread_cond_t wait_cond;
 
-	/* timestamps: __hs_stamp() at creation and CLOCK_MONOTONIC then */
-	uint64_t stamp0;
-	uint64_t mono0;
-
 	pid_t pid;
 	bool dead;		/* in a child after fork() */
 	struct hs_pool_priv *next;
@@ -126,8 +122,6 @@ void hs_poison_init(struct hs_pool_priv *p);
 int hs_stats_create(struct hs_pool_priv *p, unsigned int mode);
 void hs_stats_destroy(struct hs_pool_priv *p);
 void hs_count_atomic(uint64_t *c, uint64_t n);
-uint64_t hs_stamp_to_age_ns(struct hs_pool_priv *p, uint64_t stamp,
-			    uint64_t now_stamp);
-uint64_t hs_mono_ns(void);
+
 
 #endif /* HS_INTERNAL_H */

@@ -218,8 +218,6 @@ HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
 	p->pub.__size = p->total_bytes;
 	p->pub.__flags = p->flags;
 	p->pid = getpid();
-	p->stamp0 = __hs_stamp();
-	p->mono0 = hs_mono_ns();
 	if (hs_meta_init(p))
 		goto fail;
 	if (hs_stats_create(p, cfg->stats_mode ? cfg->stats_mode : 0600))

@@ -16,18 +16,11 @@
 #include "internal.h"
 
 #define HS_STATS_DIR	"/dev/shm"
+#define HS_STATS_DIR_ENV	"HUGESLAB_STATS_DIR"
 
 void hs_count_atomic(uint64_t *c, uint64_t n)
 {
 	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
-}
-
-uint64_t hs_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t hs_real_ns(void)
@@ -40,18 +33,21 @@ static uint64_t hs_real_ns(void)
 
 static int hs_stats_open(struct hs_pool_priv *p, unsigned int mode)
 {
+	const char *dir = secure_getenv(HS_STATS_DIR_ENV);
 	unsigned int i;
 	int fd;
 
+	if (!dir || !dir[0] || strlen(dir) > 64)
+		dir = HS_STATS_DIR;
 	for (i = 0; i < 100; i++) {
 		if (i)
 			snprintf(p->stats_path, sizeof(p->stats_path),
-				 HS_STATS_DIR "/hugeslab.%d.%s.%u",
-				 (int)p->pid, p->name, i);
+				 "%s/hugeslab.%d.%s.%u", dir, (int)p->pid,
+				 p->name, i);
 		else
 			snprintf(p->stats_path, sizeof(p->stats_path),
-				 HS_STATS_DIR "/hugeslab.%d.%s",
-				 (int)p->pid, p->name);
+				 "%s/hugeslab.%d.%s", dir, (int)p->pid,
+				 p->name);
 		fd = open(p->stats_path,
 			  O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 			  mode);
@@ -171,33 +167,9 @@ HS_EXPORT int hs_tag_name(struct hs_pool *pool, unsigned int tag,
 	return 0;
 }
 
-/*
- * Stamps per ns. x86 stamps are TSC ticks: measured against CLOCK_MONOTONIC
- * over the pool's lifetime when that is long enough, else over a 2 ms spin.
- */
-static double hs_stamp_rate(struct hs_pool_priv *p)
+static uint64_t hs_age(uint64_t stamp, uint64_t now)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	uint64_t m0 = hs_mono_ns(), s0 = __hs_stamp(), m1, s1;
-
-	if (m0 - p->mono0 >= 50000000ULL)
-		return (double)(s0 - p->stamp0) / (double)(m0 - p->mono0);
-	do {
-		m1 = hs_mono_ns();
-	} while (m1 - m0 < 2000000ULL);
-	s1 = __hs_stamp();
-	return (double)(s1 - s0) / (double)(m1 - m0);
-#else
-	(void)p;
-	return 1.0;
-#endif
-}
-
-static uint64_t hs_age(uint64_t stamp, uint64_t now, double rate)
-{
-	if (now <= stamp || rate <= 0)
-		return 0;
-	return (uint64_t)((double)(now - stamp) / rate);
+	return now > stamp ? now - stamp : 0;
 }
 
 static unsigned int hs_age_bucket(uint64_t age_ns)
@@ -216,7 +188,6 @@ HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
 	struct hs_pool_priv *p = hs_priv(pool);
 	struct hs_stats_hdr *h;
 	uint64_t misses = 0, now;
-	double rate;
 	unsigned int i, t;
 
 	if (!pool || !st) {
@@ -246,7 +217,6 @@ HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
 	st->err_wrong_pool = __hs_load(&h->err_wrong_pool);
 	st->err_poison = __hs_load(&h->err_poison);
 
-	rate = hs_stamp_rate(p);
 	now = __hs_stamp();
 	for (i = 0; i < p->nr_bufs; i++) {
 		struct __hs_meta *m = &pool->__meta[hs_pool_buf_idx(p, i)];
@@ -260,8 +230,7 @@ HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
 			continue;
 		st->outstanding++;
 		st->tag_outstanding[__hs_load(&m->tag) & (HS_MAX_TAGS - 1)]++;
-		st->age_hist[hs_age_bucket(hs_age(__hs_load(&m->stamp), now,
-						  rate))]++;
+		st->age_hist[hs_age_bucket(hs_age(__hs_load(&m->stamp), now))]++;
 	}
 	for (i = 0; i < HS_STATS_AGE_BUCKETS; i++)
 		__hs_store(&h->age_hist[i], st->age_hist[i]);
@@ -275,7 +244,6 @@ HS_EXPORT int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
 	struct hs_pool_priv *p = hs_priv(pool);
 	struct hs_leak leak;
 	uint64_t now;
-	double rate;
 	uint32_t i;
 	int n = 0;
 
@@ -283,7 +251,6 @@ HS_EXPORT int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
 		errno = EINVAL;
 		return -1;
 	}
-	rate = hs_stamp_rate(p);
 	now = __hs_stamp();
 	for (i = 0; i < p->nr_bufs; i++) {
 		uint32_t idx = hs_pool_buf_idx(p, i);
@@ -292,7 +259,7 @@ HS_EXPORT int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
 
 		if (!r || r == __HS_REF_QUARANTINE)
 			continue;
-		leak.age_ns = hs_age(__hs_load(&m->stamp), now, rate);
+		leak.age_ns = hs_age(__hs_load(&m->stamp), now);
 		if (leak.age_ns < older_than_ns)
 			continue;
 		leak.buf = hs_buf_of_idx(p, idx);

@@ -21,7 +21,7 @@ count=$(echo "$tests" | wc -w)
 echo "1..$count"
 for t in $tests; do
 	n=$((n + 1))
-	out=$(mktemp /tmp/hs-tap.XXXXXX)
+	out=$dir/.$t.out
 	if command -v timeout >/dev/null 2>&1; then
 		timeout "$TIMEOUT" "$dir/$t" >"$out" 2>&1
 	else

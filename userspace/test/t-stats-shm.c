@@ -48,7 +48,7 @@ static int reader(const char *path, unsigned int want_tag3)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void run(const char *argv0)
 {
 	struct hs_pool *pool;
 	struct hs_pool_stats st;
@@ -57,9 +57,6 @@ int main(int argc, char **argv)
 	char path[128];
 	pid_t pid;
 	int i, status;
-
-	if (argc == 4 && !strcmp(argv[1], "--reader"))
-		return reader(argv[2], (unsigned int)atoi(argv[3]));
 
 	pool = t_pool_flags(2UL << 20, 2048, 0, 0, "shmtest");
 	T_ASSERT(hs_tag_name(pool, 3, "disk") == 0);
@@ -84,7 +81,7 @@ int main(int argc, char **argv)
 	pid = fork();
 	T_ASSERT(pid >= 0);
 	if (pid == 0) {
-		execl("/proc/self/exe", argv[0], "--reader", path, "9",
+		execl("/proc/self/exe", argv0, "--reader", path, "9",
 		      (char *)NULL);
 		_exit(30);
 	}
@@ -98,5 +95,16 @@ int main(int argc, char **argv)
 	/* the file goes away with the pool */
 	if (strncmp(path, "/proc/", 6))
 		T_ASSERT(access(path, F_OK) == -1 && errno == ENOENT);
+	fprintf(stderr, "read %s from another process\n", path);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--reader"))
+		return reader(argv[2], (unsigned int)atoi(argv[3]));
+	run(argv[0]);
+	/* Without a usable directory the region is a memfd under /proc. */
+	setenv("HUGESLAB_STATS_DIR", "/nonexistent-hugeslab-dir", 1);
+	run(argv[0]);
 	return T_EXIT_PASS;
 }

@@ -139,6 +139,16 @@ if [[ -f userspace/Makefile ]]; then
 	check lib-vm-payload make -C userspace vm-payload DESTDIR="$BUILD/vm-lib"
 fi
 
+echo "== packaging"
+# make install/uninstall into a DESTDIR (+ pkg-config consumer), DKMS on
+# every kernel, and the installed tree booted per kernel (modprobe.d, udev
+# rule, modules-load.d). Logs: build/logs/pkg-*.log.
+check pkg-install scripts/test-install.sh
+check pkg-dkms scripts/test-dkms.sh
+for k in "${KVERS[@]}"; do
+	check "pkg-vm-$k" scripts/test-install-vm.sh --kver "$k"
+done
+
 echo "== VM selftests"
 check selftests-build make -C selftests/hugeslab KSFT_DIR="$SRC/tools/testing/selftests" \
 	OUT="$BUILD/selftests"

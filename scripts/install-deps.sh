@@ -24,6 +24,7 @@ BASE_PKGS=(
 	qemu-system-x86 busybox-static cpio gzip xz-utils kmod coreutils
 	linux-image-amd64 linux-headers-amd64
 	"$SRC_TARBALL_PKG"
+	dkms udev openssl
 )
 
 # Files extracted from the kernel source tarball (relative to its top dir).

@@ -1,0 +1,1245 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hugeslab-sink: receive framed records over TCP into pool buffers and
+ * write them to a data file or block device with O_DIRECT from the same
+ * buffers, with an index, acknowledgements after the write (and the fsync
+ * when one is asked for), and back-pressure when the pool is empty.
+ *
+ * Receive path: one thread, epoll, non-blocking recv(2) straight into the
+ * connection's current pool buffer. Records are packed back to back in a
+ * buffer; a header is read ahead with the end of the previous payload, and
+ * only when a record does not fit in what is left of the buffer are its
+ * header bytes (at most 32) moved to a fresh buffer. Complete records are
+ * written as a chunk: the 4 KiB-aligned range of the buffer that holds them.
+ *
+ * --baseline: what storage daemons do today: malloc(3) per record, recv(2)
+ * into it, buffered pwrite(2) (a copy into the page cache), free(3).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+#include <unistd.h>
+
+#include "sink.h"
+
+#define HS_RECV_BUDGET	(4U << 20)	/* bytes per connection per wakeup */
+#define HS_MAX_EVENTS	64
+#define TAG_RECV	1
+
+enum conn_state { ST_HDR, ST_BODY };
+
+struct conn {
+	int fd;
+	uint32_t id;
+	uint32_t stream;
+	bool have_stream;
+	uint64_t next_seq;
+	enum conn_state state;
+	struct hs_rec_hdr hdr;
+
+	char *buf;		/* current receive buffer, NULL if none */
+	uint32_t pos;		/* bytes received into buf */
+	uint32_t rec_start;	/* start of the record being received */
+	uint32_t flushed;	/* buf offset up to which records are written */
+	char stash[HS_REC_HDR];	/* header bytes between two buffers */
+	uint32_t stash_len;
+
+	struct hs_idx_ent *ents;	/* complete records not yet written */
+	uint32_t nents, ents_cap;
+	uint64_t ents_payload;
+
+	struct chunk *q_head, *q_tail;	/* writes in submission order */
+	unsigned int q_len;
+	uint64_t durable_seq;	/* on disk and indexed */
+	uint64_t synced_seq;	/* ... and synced as --fsync asks */
+	uint64_t acked_seq;
+
+	bool waiting;		/* for a buffer */
+	bool reading;		/* EPOLLIN armed */
+	bool closing;
+	bool eof;
+	struct conn *wait_next;
+	struct conn *all_next, *all_prev;
+};
+
+static struct sink_opts opt;
+static struct hs_pool *pool;
+static int data_fd = -1, idx_fd = -1, lfd = -1, ep = -1;
+static uint64_t data_off, data_limit;
+static bool data_is_bdev;
+static volatile sig_atomic_t stop_sig;
+static bool stopping;
+static struct conn *conns, *wait_head, *wait_tail;
+static unsigned int nconns, closed_conns;
+static uint32_t next_conn_id;
+static bool fatal;
+
+/* index entries durable on disk, not yet written to the index file */
+static struct hs_idx_ent *istage;
+static size_t istage_n, istage_cap;
+static uint64_t unsynced_bytes;
+static bool sync_pending;
+
+/* statistics */
+static struct {
+	uint64_t bytes, records, chunks, disk_bytes, copied, syncs;
+	uint64_t bufs_out, bufs_hwm, empty_waits, bad_conns;
+	uint64_t t0, t_last, first_ns, last_ns;
+	uint64_t cache0, cache_peak, rss_peak_kb;
+} st;
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("hugeslab-sink: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- buffers */
+
+static char *buf_get(void)
+{
+	char *b = hs_get(pool);
+
+	if (!b)
+		return NULL;
+	if (++st.bufs_out > st.bufs_hwm)
+		st.bufs_hwm = st.bufs_out;
+	return b;
+}
+
+/*
+ * A buffer has one holder per user: the connection receiving into it and
+ * each chunk being written from it; each holds a pool reference. st.bufs_out
+ * counts buffers with at least one holder, for the high-water mark.
+ */
+static uint32_t *holders;	/* per dense buffer index */
+
+static void buf_ref(void *b)
+{
+	hs_ref(pool, b);
+	holders[hs_buf_index(pool, b)]++;
+}
+
+static void buf_unref(void *b)
+{
+	long i = hs_buf_index(pool, b);
+
+	if (--holders[i] == 0)
+		st.bufs_out--;
+	if (hs_put(pool, b)) {
+		logmsg("hs_put: %s", strerror(errno));
+		fatal = true;
+	}
+}
+
+static char *buf_new(void)
+{
+	char *b = buf_get();
+
+	if (b)
+		holders[hs_buf_index(pool, b)] = 1;
+	return b;
+}
+
+/* ---------------------------------------------------------------- conns */
+
+/* A connection waiting for a buffer leaves epoll: the TCP window closes. */
+static void conn_arm(struct conn *c, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	if (c->reading == on || c->fd < 0)
+		return;
+	epoll_ctl(ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd, on ? &ev : NULL);
+	c->reading = on;
+}
+
+static void wait_add(struct conn *c)
+{
+	if (c->waiting)
+		return;
+	c->waiting = true;
+	c->wait_next = NULL;
+	if (wait_tail)
+		wait_tail->wait_next = c;
+	else
+		wait_head = c;
+	wait_tail = c;
+	st.empty_waits++;
+	conn_arm(c, false);
+}
+
+static struct conn *wait_pop(void)
+{
+	struct conn *c = wait_head;
+
+	if (!c)
+		return NULL;
+	wait_head = c->wait_next;
+	if (!wait_head)
+		wait_tail = NULL;
+	c->waiting = false;
+	return c;
+}
+
+static void wait_del(struct conn *c)
+{
+	struct conn **pp, *prev = NULL;
+
+	if (!c->waiting)
+		return;
+	for (pp = &wait_head; *pp; prev = *pp, pp = &(*pp)->wait_next) {
+		if (*pp == c) {
+			*pp = c->wait_next;
+			if (wait_tail == c)
+				wait_tail = prev;
+			break;
+		}
+	}
+	c->waiting = false;
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		conns = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	free(c->ents);
+	free(c);
+	nconns--;
+}
+
+/* Stop receiving on @c; it is freed once its writes are done. */
+static void conn_close(struct conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	if (why)
+		logmsg("conn %u (stream %u): closed: %s", c->id, c->stream, why);
+	c->closing = true;
+	wait_del(c);
+	/* The fd stays open until the last ack is sent. */
+	conn_arm(c, false);
+	if (c->buf) {
+		if (opt.baseline)
+			free(c->buf);
+		else
+			buf_unref(c->buf);
+		c->buf = NULL;
+	}
+	/* Records received but not flushed are dropped with the connection
+	 * only when it broke; a clean close flushed them already. */
+	c->nents = 0;
+	c->ents_payload = 0;
+	closed_conns++;
+}
+
+static void conn_maybe_free(struct conn *c)
+{
+	if (c->closing && !c->q_head &&
+	    (c->acked_seq >= c->durable_seq || stopping)) {
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		conn_free(c);
+	}
+}
+
+static int ents_push(struct conn *c, const struct hs_rec_hdr *h, uint64_t off)
+{
+	struct hs_idx_ent *e;
+
+	if (c->nents == c->ents_cap) {
+		uint32_t cap = c->ents_cap ? c->ents_cap * 2 : 64;
+		void *p = realloc(c->ents, cap * sizeof(*e));
+
+		if (!p)
+			return -1;
+		c->ents = p;
+		c->ents_cap = cap;
+	}
+	e = &c->ents[c->nents++];
+	memset(e, 0, sizeof(*e));
+	e->stream = h->stream;
+	e->off = off;
+	e->seq = h->seq;
+	e->len = h->len;
+	e->crc = h->crc;
+	c->ents_payload += h->len;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- writes */
+
+static uint64_t data_reserve(uint64_t len)
+{
+	uint64_t off = data_off;
+
+	if (data_limit && off + len > data_limit)
+		return UINT64_MAX;
+	data_off += len;
+	return off;
+}
+
+static void chunk_queue(struct conn *c, struct chunk *ch)
+{
+	ch->conn = c;
+	ch->next = NULL;
+	if (c->q_tail)
+		c->q_tail->next = ch;
+	else
+		c->q_head = ch;
+	c->q_tail = ch;
+	c->q_len++;
+}
+
+/*
+ * Write the complete records of @c's buffer that are not written yet: the
+ * 4 KiB-aligned range [align_down(flushed), align_up(rec_start)). Bytes past
+ * the last record in the range are don't-care on disk (zeroed when nothing
+ * else is there).
+ */
+static int conn_flush(struct conn *c)
+{
+	struct chunk *ch;
+	uint32_t a, end, i;
+	uint64_t off;
+
+	if (!c->nents)
+		return 0;
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -1;
+	if (opt.baseline) {
+		a = 0;
+		end = c->rec_start;
+	} else {
+		a = c->flushed & ~(HS_DIO_ALIGN - 1);
+		end = (uint32_t)hs_round_up(c->rec_start, HS_DIO_ALIGN);
+		if (c->pos < end)
+			memset(c->buf + c->pos, 0, end - c->pos);
+	}
+	off = data_reserve(end - a);
+	if (off == UINT64_MAX) {
+		logmsg("data target full at %llu bytes", (unsigned long long)data_off);
+		free(ch);
+		fatal = true;
+		return -1;
+	}
+	ch->buf = c->buf;
+	ch->start = c->buf + a;
+	ch->len = end - a;
+	ch->off = off;
+	ch->ents = c->ents;
+	ch->nents = c->nents;
+	ch->payload = c->ents_payload;
+	for (i = 0; i < ch->nents; i++) {
+		ch->ents[i].off = off + (ch->ents[i].off - a);
+		hs_idx_ent_seal(&ch->ents[i]);
+	}
+	ch->last_seq = ch->ents[ch->nents - 1].seq;
+	c->ents = NULL;
+	c->nents = c->ents_cap = 0;
+	c->ents_payload = 0;
+	c->flushed = c->rec_start;
+	if (opt.baseline)
+		c->buf = NULL;	/* the chunk owns the malloc'd record */
+	else
+		buf_ref(c->buf);
+	chunk_queue(c, ch);
+	st.chunks++;
+	return wio_submit(ch);
+}
+
+static int istage_push(const struct hs_idx_ent *e, uint32_t n)
+{
+	if (istage_n + n > istage_cap) {
+		size_t cap = istage_cap ? istage_cap * 2 : 1024;
+		void *p;
+
+		while (cap < istage_n + n)
+			cap *= 2;
+		p = realloc(istage, cap * sizeof(*e));
+		if (!p)
+			return -1;
+		istage = p;
+		istage_cap = cap;
+	}
+	memcpy(istage + istage_n, e, n * sizeof(*e));
+	istage_n += n;
+	return 0;
+}
+
+void sink_chunk_done(struct chunk *ch, int res)
+{
+	struct conn *c = ch->conn;
+
+	if (res < 0) {
+		logmsg("write of %u bytes at %llu failed: %s", ch->len,
+		       (unsigned long long)ch->off, strerror(-res));
+		fatal = true;
+	}
+	ch->done = true;
+	/* Index in submission order per connection: acks are cumulative. */
+	while (c->q_head && c->q_head->done) {
+		ch = c->q_head;
+		c->q_head = ch->next;
+		if (!c->q_head)
+			c->q_tail = NULL;
+		c->q_len--;
+		if (!fatal) {
+			if (istage_push(ch->ents, ch->nents))
+				fatal = true;
+			c->durable_seq = ch->last_seq;
+			st.bytes += ch->payload;
+			st.records += ch->nents;
+			st.disk_bytes += ch->len;
+			unsynced_bytes += ch->len;
+			sync_pending = true;
+			st.last_ns = hs_now_ns();
+		}
+		if (opt.baseline)
+			free(ch->buf);
+		else
+			buf_unref(ch->buf);
+		free(ch->ents);
+		free(ch);
+	}
+}
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p = (const char *)p + n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void send_acks(void)
+{
+	struct conn *c;
+
+	for (c = conns; c; c = c->all_next) {
+		struct hs_ack a;
+
+		if (c->fd < 0 || c->synced_seq <= c->acked_seq)
+			continue;
+		a.magic = HS_ACK_MAGIC;
+		a.stream = c->stream;
+		a.seq = c->synced_seq;
+		/* 16 bytes into an empty-ish socket buffer; a peer that does
+		 * not read its acks for long gets later ones instead. */
+		if (send(c->fd, &a, sizeof(a), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(a) || (errno != EAGAIN && errno != EINTR))
+			c->acked_seq = c->synced_seq;	/* sent, or peer gone */
+	}
+}
+
+/*
+ * Make what completed durable as --fsync asks, write the index entries,
+ * then ack. @idle: nothing else to do, a byte-threshold sync may not wait.
+ */
+static void commit(bool idle)
+{
+	struct conn *c;
+	bool do_sync = false;
+
+	if (istage_n) {
+		if (write_all(idx_fd, istage, istage_n * sizeof(*istage))) {
+			logmsg("index write: %s", strerror(errno));
+			fatal = true;
+			return;
+		}
+		istage_n = 0;
+	}
+	if (!sync_pending)
+		return;
+	switch (opt.fsync) {
+	case FSYNC_NONE:
+		break;
+	case FSYNC_BATCH:
+		do_sync = true;
+		break;
+	case FSYNC_BYTES:
+		if (unsynced_bytes < opt.fsync_bytes && !idle)
+			return;	/* acks wait for the sync */
+		do_sync = true;
+		break;
+	}
+	if (do_sync) {
+		if (fdatasync(data_fd) || fdatasync(idx_fd)) {
+			logmsg("fdatasync: %s", strerror(errno));
+			fatal = true;
+			return;
+		}
+		st.syncs++;
+	}
+	unsynced_bytes = 0;
+	sync_pending = false;
+	for (c = conns; c; c = c->all_next)
+		c->synced_seq = c->durable_seq;
+	send_acks();
+}
+
+/* ---------------------------------------------------------------- receive */
+
+static bool conn_take_buf(struct conn *c)
+{
+	if (c->buf)
+		return true;
+	c->buf = buf_new();
+	if (!c->buf) {
+		wait_add(c);
+		return false;
+	}
+	memcpy(c->buf, c->stash, c->stash_len);
+	st.copied += c->stash_len;
+	c->pos = c->stash_len;
+	c->rec_start = c->flushed = 0;
+	c->stash_len = 0;
+	return true;
+}
+
+/* The record at rec_start does not fit: write what is complete, carry the
+ * record's header bytes (at most 32) over to the next buffer. */
+static int conn_relocate(struct conn *c)
+{
+	uint32_t have = c->pos - c->rec_start;
+
+	if (conn_flush(c))
+		return -1;
+	memcpy(c->stash, c->buf + c->rec_start, have);
+	c->stash_len = have;
+	buf_unref(c->buf);
+	c->buf = NULL;
+	return 0;
+}
+
+/* Parse what arrived. Returns 1 if a relocation is needed, -1 on error. */
+static int conn_parse(struct conn *c)
+{
+	const char *why;
+
+	for (;;) {
+		uint32_t have = c->pos - c->rec_start;
+
+		if (c->state == ST_HDR) {
+			if (have < HS_REC_HDR)
+				return opt.buf_size - c->rec_start < HS_REC_HDR;
+			memcpy(&c->hdr, c->buf + c->rec_start, HS_REC_HDR);
+			why = hs_rec_hdr_check(&c->hdr, opt.max_record);
+			if (!why && c->have_stream && c->hdr.stream != c->stream)
+				why = "stream id changed";
+			if (!why && c->hdr.seq != c->next_seq)
+				why = "sequence number out of order";
+			if (why) {
+				char msg[160];
+
+				snprintf(msg, sizeof(msg), "%s (len %u seq %llu)",
+					 why, c->hdr.len,
+					 (unsigned long long)c->hdr.seq);
+				st.bad_conns++;
+				conn_close(c, msg);
+				return -1;
+			}
+			if (!c->have_stream) {
+				c->stream = c->hdr.stream;
+				c->have_stream = true;
+			}
+			if (c->rec_start + HS_REC_HDR + c->hdr.len > opt.buf_size)
+				return 1;
+			c->state = ST_BODY;
+		}
+		if (have < HS_REC_HDR + c->hdr.len)
+			return 0;
+		if (hs_crc32c(0, c->buf + c->rec_start + HS_REC_HDR,
+			      c->hdr.len) != c->hdr.crc) {
+			st.bad_conns++;
+			conn_close(c, "payload CRC mismatch");
+			return -1;
+		}
+		if (ents_push(c, &c->hdr, c->rec_start))
+			return -1;
+		c->rec_start += HS_REC_HDR + c->hdr.len;
+		c->next_seq++;
+		c->state = ST_HDR;
+	}
+}
+
+static void conn_eof(struct conn *c, const char *why)
+{
+	/* Complete records are kept; a partial one is dropped. */
+	if (c->buf && c->nents)
+		conn_flush(c);
+	if (c->pos != c->rec_start || c->stash_len)
+		logmsg("conn %u (stream %u): peer closed %s", c->id, c->stream,
+		       c->state == ST_HDR ? "in a record header" :
+					    "in the middle of a record");
+	conn_close(c, why);
+}
+
+static void conn_read_zc(struct conn *c)
+{
+	uint32_t budget = 0;
+
+	while (budget < HS_RECV_BUDGET && !c->closing) {
+		uint32_t want, space;
+		ssize_t n;
+		int r;
+
+		if (!conn_take_buf(c))
+			return;
+		space = opt.buf_size - c->pos;
+		if (c->state == ST_HDR)
+			want = HS_REC_HDR - (c->pos - c->rec_start);
+		else
+			want = c->rec_start + HS_REC_HDR + c->hdr.len - c->pos;
+		want += HS_REC_HDR;	/* read the next header ahead */
+		if (want > space)
+			want = space;
+		n = recv(c->fd, c->buf + c->pos, want, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			conn_eof(c, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			conn_eof(c, NULL);
+			return;
+		}
+		c->pos += (uint32_t)n;
+		budget += (uint32_t)n;
+		if (!st.first_ns)
+			st.first_ns = hs_now_ns();
+		r = conn_parse(c);
+		if (r < 0)
+			return;
+		if (r > 0 && conn_relocate(c))
+			return;
+	}
+	/* Nothing more for now: write what is complete so it can be acked,
+	 * and give the buffer back when nothing partial is left in it. */
+	if (c->nents && conn_flush(c))
+		return;
+	if (c->buf && c->pos == c->rec_start && c->state == ST_HDR) {
+		buf_unref(c->buf);
+		c->buf = NULL;
+	}
+}
+
+/* --baseline: malloc per record, recv into it, buffered write, free. */
+static void conn_read_base(struct conn *c)
+{
+	uint32_t budget = 0;
+
+	while (budget < HS_RECV_BUDGET && !c->closing) {
+		ssize_t n;
+
+		if (c->state == ST_HDR) {
+			const char *why;
+
+			n = recv(c->fd, c->stash + c->stash_len,
+				 HS_REC_HDR - c->stash_len, MSG_DONTWAIT);
+			if (n > 0) {
+				if (!st.first_ns)
+					st.first_ns = hs_now_ns();
+				c->stash_len += (uint32_t)n;
+				budget += (uint32_t)n;
+				if (c->stash_len < HS_REC_HDR)
+					continue;
+				memcpy(&c->hdr, c->stash, HS_REC_HDR);
+				why = hs_rec_hdr_check(&c->hdr, opt.max_record);
+				if (!why && c->hdr.seq != c->next_seq)
+					why = "sequence number out of order";
+				if (why) {
+					st.bad_conns++;
+					conn_close(c, why);
+					return;
+				}
+				c->stream = c->hdr.stream;
+				c->buf = malloc(HS_REC_HDR + c->hdr.len);
+				if (!c->buf) {
+					conn_close(c, "out of memory");
+					return;
+				}
+				memcpy(c->buf, c->stash, HS_REC_HDR);
+				c->stash_len = 0;
+				c->pos = HS_REC_HDR;
+				c->rec_start = 0;
+				c->state = ST_BODY;
+				continue;
+			}
+		} else {
+			uint32_t want = HS_REC_HDR + c->hdr.len - c->pos;
+
+			n = want ? recv(c->fd, c->buf + c->pos, want,
+					MSG_DONTWAIT) : 0;
+			if (n > 0 || !want) {
+				c->pos += (uint32_t)n;
+				budget += (uint32_t)n;
+				if (c->pos < HS_REC_HDR + c->hdr.len)
+					continue;
+				if (hs_crc32c(0, c->buf + HS_REC_HDR,
+					      c->hdr.len) != c->hdr.crc) {
+					st.bad_conns++;
+					conn_close(c, "payload CRC mismatch");
+					return;
+				}
+				if (ents_push(c, &c->hdr, 0)) {
+					conn_close(c, "out of memory");
+					return;
+				}
+				c->rec_start = c->pos;
+				c->next_seq++;
+				c->state = ST_HDR;
+				conn_flush(c);	/* write(2), then free(3) */
+				continue;
+			}
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (c->state == ST_BODY || c->stash_len)
+			logmsg("conn %u (stream %u): peer closed %s", c->id,
+			       c->stream, c->state == ST_HDR ?
+			       "in a record header" : "in the middle of a record");
+		conn_close(c, n < 0 ? strerror(errno) : NULL);
+		return;
+	}
+}
+
+static void conn_read(struct conn *c)
+{
+	if (opt.baseline)
+		conn_read_base(c);
+	else
+		conn_read_zc(c);
+}
+
+static void do_accept(void)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct epoll_event ev;
+		struct conn *c;
+		int one = 1;
+
+		if (fd < 0)
+			return;
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->fd = fd;
+		c->id = ++next_conn_id;
+		c->next_seq = 1;
+		c->all_next = conns;
+		if (conns)
+			conns->all_prev = c;
+		conns = c;
+		nconns++;
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		c->reading = true;
+	}
+}
+
+/* ---------------------------------------------------------------- report */
+
+static double secs_since(uint64_t t)
+{
+	return (double)(hs_now_ns() - t) / 1e9;
+}
+
+static void sample(void)
+{
+	uint64_t pc = hs_page_cache_kb();
+	uint64_t rss = hs_proc_status_kb("VmHWM");
+
+	if (pc > st.cache_peak)
+		st.cache_peak = pc;
+	if (rss > st.rss_peak_kb)
+		st.rss_peak_kb = rss;
+}
+
+static void progress(void)
+{
+	static uint64_t last_bytes;
+	double dt = secs_since(st.t_last);
+
+	sample();
+	if (!opt.quiet)
+		fprintf(stderr, "[sink] %6.1fs %9.1f MB/s  %10llu records %8.1f MiB  pool %llu/%zu bufs  conns %u\n",
+			secs_since(st.t0), (double)(st.bytes - last_bytes) / 1e6 / dt,
+			(unsigned long long)st.records, (double)st.bytes / 1048576.0,
+			(unsigned long long)st.bufs_out,
+			pool ? hs_pool_nr_bufs(pool) : (size_t)0, nconns);
+	last_bytes = st.bytes;
+	st.t_last = hs_now_ns();
+}
+
+static void summary(double secs, uint64_t rss_after_kb)
+{
+	struct rusage ru;
+	double cpu, mbps, gb = (double)st.bytes / 1e9;
+	double copies;
+	uint64_t cache_growth;
+	FILE *f;
+
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	      (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	mbps = secs > 0 ? (double)st.bytes / 1e6 / secs : 0;
+	/* user-space copies, plus one kernel copy per byte for a buffered
+	 * write into the page cache */
+	copies = st.bytes ? (double)st.copied / (double)st.bytes : 0;
+	if (opt.baseline)
+		copies += 1.0;
+	cache_growth = st.cache_peak > st.cache0 ? st.cache_peak - st.cache0 : 0;
+
+	printf("hugeslab-sink summary (%s)\n", opt.baseline ? "baseline: malloc + recv + buffered write" :
+	       "zero-copy: pool + recv + O_DIRECT");
+	printf("  backend            %s\n", pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc");
+	printf("  write engine       %s\n", opt.baseline ? "pwrite (buffered)" : wio_name());
+	printf("  bytes              %llu (%.1f MiB)\n", (unsigned long long)st.bytes, (double)st.bytes / 1048576.0);
+	printf("  records            %llu\n", (unsigned long long)st.records);
+	printf("  disk bytes         %llu in %llu writes, %llu syncs\n", (unsigned long long)st.disk_bytes,
+	       (unsigned long long)st.chunks, (unsigned long long)st.syncs);
+	printf("  time               %.2f s\n", secs);
+	printf("  throughput         %.1f MB/s\n", mbps);
+	printf("  cpu                %.2f s (%.2f s/GB)\n", cpu, gb > 0 ? cpu / gb : 0);
+	printf("  copies per byte    %.4f\n", copies);
+	printf("  peak RSS           %.1f MiB\n", (double)st.rss_peak_kb / 1024);
+	printf("  RSS after load     %.1f MiB\n", (double)rss_after_kb / 1024);
+	if (pool)
+		printf("  pool high water    %llu of %zu buffers (%.1f MiB of %.1f MiB)\n",
+		       (unsigned long long)st.bufs_hwm, hs_pool_nr_bufs(pool),
+		       (double)st.bufs_hwm * opt.buf_size / 1048576.0,
+		       (double)opt.pool_bytes / 1048576.0);
+	printf("  pool empty waits   %llu\n", (unsigned long long)st.empty_waits);
+	printf("  page cache growth  %.1f MiB\n", (double)cache_growth / 1024);
+	printf("  bad connections    %llu\n", (unsigned long long)st.bad_conns);
+	fflush(stdout);
+	if (opt.summary_path && (f = fopen(opt.summary_path, "w"))) {
+		fprintf(f, "mode=%s\nbackend=%s\nengine=%s\nbytes=%llu\nrecords=%llu\nsecs=%.3f\nmbps=%.1f\n"
+			"cpu_s=%.3f\ncpu_s_per_gb=%.3f\ncopies_per_byte=%.4f\npeak_rss_mib=%.1f\n"
+			"rss_after_mib=%.1f\npool_hwm_bufs=%llu\npool_bufs=%zu\npool_hwm_mib=%.1f\n"
+			"page_cache_growth_mib=%.1f\nbad_conns=%llu\ndisk_bytes=%llu\nempty_waits=%llu\n",
+			opt.baseline ? "baseline" : "zerocopy",
+			pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc",
+			opt.baseline ? "pwrite-buffered" : wio_name(),
+			(unsigned long long)st.bytes, (unsigned long long)st.records, secs, mbps, cpu,
+			gb > 0 ? cpu / gb : 0, copies, (double)st.rss_peak_kb / 1024,
+			(double)rss_after_kb / 1024, (unsigned long long)st.bufs_hwm,
+			pool ? hs_pool_nr_bufs(pool) : (size_t)0,
+			(double)st.bufs_hwm * opt.buf_size / 1048576.0, (double)cache_growth / 1024,
+			(unsigned long long)st.bad_conns, (unsigned long long)st.disk_bytes,
+			(unsigned long long)st.empty_waits);
+		fclose(f);
+	}
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static int open_outputs(void)
+{
+	struct hs_idx_hdr ih;
+	struct stat sb;
+	int flags = O_WRONLY | O_CLOEXEC;
+
+	if (!opt.baseline)
+		flags |= O_DIRECT;
+	if (stat(opt.data_path, &sb) == 0 && S_ISBLK(sb.st_mode)) {
+		data_is_bdev = true;
+		data_fd = open(opt.data_path, flags);
+		if (data_fd >= 0 && ioctl(data_fd, BLKGETSIZE64, &data_limit))
+			data_limit = 0;
+	} else {
+		data_fd = open(opt.data_path, flags | O_CREAT | O_TRUNC, 0644);
+	}
+	if (data_fd < 0) {
+		logmsg("%s: %s%s", opt.data_path, strerror(errno),
+		       errno == EINVAL ? " (O_DIRECT not supported here?)" : "");
+		return -1;
+	}
+	idx_fd = open(opt.index_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (idx_fd < 0) {
+		logmsg("%s: %s", opt.index_path, strerror(errno));
+		return -1;
+	}
+	memset(&ih, 0, sizeof(ih));
+	ih.magic = HS_IDX_MAGIC;
+	ih.version = 1;
+	ih.ent_size = sizeof(struct hs_idx_ent);
+	ih.max_record = opt.max_record;
+	ih.created_ns = hs_now_ns();
+	if (write_all(idx_fd, &ih, sizeof(ih)))
+		return -1;
+	return 0;
+}
+
+static int open_listener(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int one = 1;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return -1;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sa.sin_addr.s_addr = opt.ip;
+	sa.sin_port = htons(opt.port);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 128)) {
+		logmsg("listen on port %u: %s", opt.port, strerror(errno));
+		return -1;
+	}
+	if (!opt.port) {
+		socklen_t sl = sizeof(sa);
+
+		getsockname(lfd, (struct sockaddr *)&sa, &sl);
+		opt.port = ntohs(sa.sin_port);
+	}
+	return 0;
+}
+
+static int create_pool(void)
+{
+	struct hs_pool_config cfg;
+
+	hs_pool_config_init(&cfg);
+	cfg.total_bytes = opt.pool_bytes;
+	cfg.buf_size = opt.buf_size;
+	cfg.flags = HS_POOL_ALLOW_FALLBACK;
+	cfg.name = "sink";
+	pool = hs_pool_create(&cfg);
+	if (!pool) {
+		logmsg("pool of %llu bytes: %s", (unsigned long long)opt.pool_bytes,
+		       strerror(errno));
+		return -1;
+	}
+	hs_tag_name(pool, TAG_RECV, "recv");
+	hs_thread_set_tag(TAG_RECV);
+	holders = calloc(hs_pool_nr_bufs(pool), sizeof(*holders));
+	return holders ? 0 : -1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: hugeslab-sink [options]\n"
+"  -l, --listen ADDR:PORT   address to listen on (default 127.0.0.1:7070)\n"
+"  -d, --data PATH          data file or block device (default hs-data.bin)\n"
+"  -i, --index PATH         index file (default DATA.idx)\n"
+"  -p, --pool SIZE          pool size (default 64M)\n"
+"  -b, --buf-size SIZE      pool buffer size (default 2M)\n"
+"  -m, --max-record SIZE    largest record accepted (default 1M)\n"
+"  -f, --fsync POLICY       none | batch | bytes=N (default none)\n"
+"      --io MODE            auto | uring | plain (default auto)\n"
+"      --baseline           malloc + recv + buffered write + free\n"
+"      --verify             check DATA against INDEX and exit\n"
+"      --acked FILE         with --verify: \"stream seq\" lines that must be present\n"
+"      --exit-after N       exit after N connections have closed\n"
+"      --summary FILE       also write the summary as key=value lines\n"
+"      --idle-rss-wait SEC  measure RSS this long after the load stops (default 1)\n"
+"  -q, --quiet              no progress lines\n");
+}
+
+static int parse_opts(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "listen", 1, NULL, 'l' }, { "data", 1, NULL, 'd' },
+		{ "index", 1, NULL, 'i' }, { "pool", 1, NULL, 'p' },
+		{ "buf-size", 1, NULL, 'b' }, { "max-record", 1, NULL, 'm' },
+		{ "fsync", 1, NULL, 'f' }, { "io", 1, NULL, 'I' },
+		{ "baseline", 0, NULL, 'B' }, { "verify", 0, NULL, 'V' },
+		{ "acked", 1, NULL, 'A' }, { "exit-after", 1, NULL, 'x' },
+		{ "summary", 1, NULL, 'S' }, { "idle-rss-wait", 1, NULL, 'W' },
+		{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static char idxbuf[4096];
+	uint64_t v;
+	int ch;
+
+	opt.ip = htonl(INADDR_LOOPBACK);
+	opt.port = 7070;
+	opt.data_path = "hs-data.bin";
+	opt.pool_bytes = 64ULL << 20;
+	opt.buf_size = 2U << 20;
+	opt.max_record = HS_MAX_RECORD_DEFAULT;
+	opt.idle_rss_wait = 1;
+	opt.progress = 1;
+	while ((ch = getopt_long(argc, argv, "l:d:i:p:b:m:f:qh", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			if (hs_parse_addr(optarg, &opt.ip, &opt.port))
+				return -1;
+			break;
+		case 'd': opt.data_path = optarg; break;
+		case 'i': opt.index_path = optarg; break;
+		case 'p':
+			if (hs_parse_size(optarg, &opt.pool_bytes))
+				return -1;
+			break;
+		case 'b':
+			if (hs_parse_size(optarg, &v) || v < HS_BUF_SIZE_MIN || v > HS_BUF_SIZE_MAX ||
+			    v % HS_DIO_ALIGN)
+				return -1;
+			opt.buf_size = (uint32_t)v;
+			break;
+		case 'm':
+			if (hs_parse_size(optarg, &v) || v > (1U << 30))
+				return -1;
+			opt.max_record = (uint32_t)v;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "none"))
+				opt.fsync = FSYNC_NONE;
+			else if (!strcmp(optarg, "batch"))
+				opt.fsync = FSYNC_BATCH;
+			else if (!strncmp(optarg, "bytes=", 6) &&
+				 !hs_parse_size(optarg + 6, &opt.fsync_bytes))
+				opt.fsync = FSYNC_BYTES;
+			else
+				return -1;
+			break;
+		case 'I':
+			if (!strcmp(optarg, "auto"))
+				opt.io = IO_AUTO;
+			else if (!strcmp(optarg, "uring"))
+				opt.io = IO_URING;
+			else if (!strcmp(optarg, "plain"))
+				opt.io = IO_PLAIN;
+			else
+				return -1;
+			break;
+		case 'B': opt.baseline = true; break;
+		case 'V': opt.verify = true; break;
+		case 'A': opt.acked_path = optarg; break;
+		case 'x': opt.exit_after = (unsigned int)atoi(optarg); break;
+		case 'S': opt.summary_path = optarg; break;
+		case 'W': opt.idle_rss_wait = atof(optarg); break;
+		case 'q': opt.quiet = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind != argc)
+		return -1;
+	if (!opt.index_path) {
+		snprintf(idxbuf, sizeof(idxbuf), "%s.idx", opt.data_path);
+		opt.index_path = idxbuf;
+	}
+	if (!opt.baseline && opt.max_record + HS_REC_HDR > opt.buf_size) {
+		logmsg("--buf-size must hold --max-record plus a %u-byte header", HS_REC_HDR);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stop reading, write what is complete, wait for the writes, commit. */
+static void drain(void)
+{
+	struct conn *c, *n;
+
+	for (c = conns; c; c = c->all_next) {
+		if (c->closing)
+			continue;
+		if (c->buf && c->nents)
+			conn_flush(c);
+	}
+	while (wio_inflight() && !fatal)
+		wio_reap(true);
+	commit(true);
+	for (c = conns; c; c = n) {
+		n = c->all_next;
+		conn_close(c, NULL);
+		conn_maybe_free(c);
+	}
+}
+
+static void reap_and_commit(bool idle)
+{
+	struct conn *c, *n;
+
+	wio_reap(false);
+	commit(idle);
+	for (c = conns; c; c = n) {
+		n = c->all_next;
+		conn_maybe_free(c);
+	}
+}
+
+static void serve_waiters(void)
+{
+	struct conn *c;
+	unsigned int rounds = 0;
+
+	/* As long as buffers are free, let waiting connections in, in order. */
+	while (wait_head && st.bufs_out < hs_pool_nr_bufs(pool) && rounds++ < 64) {
+		c = wait_pop();
+		conn_arm(c, true);
+		conn_read(c);
+	}
+}
+
+static int run(void)
+{
+	struct epoll_event evs[HS_MAX_EVENTS];
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t next_tick;
+	int wfd;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || open_listener())
+		return -1;
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	}
+	wfd = wio_pollfd();
+	if (wfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &wfd };
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
+	}
+	if (!opt.quiet)
+		logmsg("listening on port %u, data %s, index %s, %s, %s, crc32c %s",
+		       opt.port, opt.data_path, opt.index_path,
+		       opt.baseline ? "baseline (malloc, buffered write)" :
+		       hs_backend_name(hs_pool_backend(pool)),
+		       opt.baseline ? "pwrite" : wio_name(), hs_crc32c_impl());
+	printf("listening %u\n", opt.port);
+	fflush(stdout);
+	st.t0 = st.t_last = hs_now_ns();
+	next_tick = st.t0 + (uint64_t)(opt.progress * 1e9);
+	while (!stop_sig && !fatal) {
+		int i, n, timeout;
+		bool idle;
+
+		timeout = (sync_pending || istage_n) ? 0 : 200;
+		n = epoll_wait(ep, evs, HS_MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		idle = n <= 0;
+		for (i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == NULL)
+				do_accept();
+			else if (p != &wfd)
+				conn_read(p);
+		}
+		reap_and_commit(idle);
+		if (pool)
+			serve_waiters();
+		if (hs_now_ns() >= next_tick) {
+			progress();
+			next_tick = hs_now_ns() + (uint64_t)(opt.progress * 1e9);
+		}
+		if (opt.exit_after && closed_conns >= opt.exit_after && !nconns)
+			break;
+	}
+	if (stop_sig)
+		logmsg("signal %d: finishing writes and the index", (int)stop_sig);
+	stopping = true;
+	drain();
+	return fatal ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t rss_after;
+	double secs;
+	int ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (parse_opts(argc, argv)) {
+		usage(stderr);
+		return 2;
+	}
+	if (opt.verify)
+		return sink_verify(&opt) ? 1 : 0;
+	st.cache0 = st.cache_peak = hs_page_cache_kb();
+	if (!opt.baseline && create_pool())
+		return 1;
+	if (open_outputs())
+		return 1;
+	if (wio_init(opt.baseline ? NULL : pool, data_fd,
+		     opt.baseline ? IO_PLAIN : opt.io, opt.quiet)) {
+		logmsg("io_uring: %s", strerror(errno));
+		return 1;
+	}
+	ret = run();
+	wio_exit();
+	if (fdatasync(idx_fd) || close(idx_fd))
+		ret = -1;
+	fdatasync(data_fd);
+	sample();
+	/* From the first byte received to the last record on disk. */
+	secs = st.last_ns > st.first_ns && st.first_ns ?
+	       (double)(st.last_ns - st.first_ns) / 1e9 : 0;
+	if (opt.idle_rss_wait > 0)
+		usleep((useconds_t)(opt.idle_rss_wait * 1e6));
+	rss_after = hs_proc_status_kb("VmRSS");
+	summary(secs, rss_after);
+	close(data_fd);
+	if (pool) {
+		int out = hs_pool_destroy(pool, 0);
+
+		if (out) {
+			logmsg("pool destroy: %d buffers still out (%s)", out,
+			       out < 0 ? strerror(errno) : "leak");
+			ret = -1;
+		}
+	}
+	free(holders);
+	free(istage);
+	return ret ? 1 : 0;
+}

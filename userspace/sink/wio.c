@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * wio.c: write engines of hugeslab-sink.
+ *
+ * uring: io_uring WRITE_FIXED from the pool's memory, registered as fixed
+ *	buffers in pieces of at most 1 GiB (cut on 2 MiB boundaries, so no
+ *	buffer is split); completions are reaped by the event loop through
+ *	the ring's fd. Falls back to plain IORING_OP_WRITE when registration
+ *	fails (RLIMIT_MEMLOCK).
+ * plain: pwrite(2) in the caller, completing at once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+#endif
+
+#include "sink.h"
+
+#define WIO_QD		128
+#define WIO_FIXED_MAX	(1UL << 30)
+#define WIO_MAX_REGS	64
+
+static int wio_fd = -1;
+static unsigned int inflight;
+static const char *engine = "pwrite";
+
+#ifdef HAVE_LIBURING
+static struct io_uring ring;
+static bool use_uring;
+static bool fixed;
+static uintptr_t reg_base[WIO_MAX_REGS];
+static size_t reg_len[WIO_MAX_REGS];
+static unsigned int nregs;
+
+static int reg_index(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	unsigned int i;
+
+	for (i = 0; i < nregs; i++)
+		if (a >= reg_base[i] && a - reg_base[i] < reg_len[i])
+			return (int)i;
+	return -1;
+}
+
+static int uring_init(struct hs_pool *pool, bool quiet)
+{
+	struct hs_region regs[8];
+	struct iovec iov[WIO_MAX_REGS];
+	int n, i, ret;
+
+	ret = io_uring_queue_init(WIO_QD, &ring, 0);
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	use_uring = true;
+	engine = "io_uring write";
+	if (!pool)
+		return 0;
+	n = hs_pool_regions(pool, regs, 8);
+	if (n < 0 || n > 8)
+		return 0;
+	for (i = 0; i < n; i++) {
+		size_t off;
+
+		for (off = 0; off < regs[i].len && nregs < WIO_MAX_REGS;
+		     off += WIO_FIXED_MAX) {
+			size_t len = regs[i].len - off;
+
+			if (len > WIO_FIXED_MAX)
+				len = WIO_FIXED_MAX;
+			iov[nregs].iov_base = (char *)regs[i].base + off;
+			iov[nregs].iov_len = len;
+			reg_base[nregs] = (uintptr_t)regs[i].base + off;
+			reg_len[nregs] = len;
+			nregs++;
+		}
+	}
+	ret = io_uring_register_buffers(&ring, iov, nregs);
+	if (ret < 0) {
+		if (!quiet)
+			fprintf(stderr, "hugeslab-sink: io_uring_register_buffers: %s; using IORING_OP_WRITE\n",
+				strerror(-ret));
+		nregs = 0;
+		return 0;
+	}
+	fixed = true;
+	engine = "io_uring write_fixed";
+	return 0;
+}
+
+static void uring_prep(struct chunk *ch)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	char *p = ch->start + ch->done_len;
+	uint32_t len = ch->len - ch->done_len;
+	int idx = fixed ? reg_index(p) : -1;
+
+	if (!sqe) {
+		io_uring_submit(&ring);
+		sqe = io_uring_get_sqe(&ring);
+	}
+	if (idx >= 0)
+		io_uring_prep_write_fixed(sqe, wio_fd, p, len,
+					  ch->off + ch->done_len, idx);
+	else
+		io_uring_prep_write(sqe, wio_fd, p, len,
+				    ch->off + ch->done_len);
+	io_uring_sqe_set_data(sqe, ch);
+}
+#endif
+
+int wio_init(struct hs_pool *pool, int fd, enum io_mode mode, bool quiet)
+{
+	wio_fd = fd;
+	if (mode == IO_PLAIN)
+		return 0;
+#ifdef HAVE_LIBURING
+	if (uring_init(pool, quiet) == 0)
+		return 0;
+	if (mode == IO_URING)
+		return -1;
+	if (!quiet)
+		fprintf(stderr, "hugeslab-sink: io_uring unusable (%s); using pwrite\n",
+			strerror(errno));
+	return 0;
+#else
+	(void)pool;
+	(void)quiet;
+	if (mode == IO_URING) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return 0;
+#endif
+}
+
+const char *wio_name(void)
+{
+	return engine;
+}
+
+static int plain_write(struct chunk *ch)
+{
+	while (ch->done_len < ch->len) {
+		ssize_t n = pwrite(wio_fd, ch->start + ch->done_len,
+				   ch->len - ch->done_len,
+				   (off_t)(ch->off + ch->done_len));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		ch->done_len += (uint32_t)n;
+	}
+	return 0;
+}
+
+int wio_submit(struct chunk *ch)
+{
+	ch->done_len = 0;
+#ifdef HAVE_LIBURING
+	if (use_uring) {
+		uring_prep(ch);
+		inflight++;
+		return 0;
+	}
+#endif
+	sink_chunk_done(ch, plain_write(ch));
+	return 0;
+}
+
+int wio_reap(bool wait)
+{
+#ifdef HAVE_LIBURING
+	struct io_uring_cqe *cqe;
+	int n = 0, ret;
+
+	if (!use_uring)
+		return 0;
+	if (io_uring_sq_ready(&ring))
+		io_uring_submit(&ring);
+	for (;;) {
+		if (wait && inflight && !n)
+			ret = io_uring_wait_cqe(&ring, &cqe);
+		else
+			ret = io_uring_peek_cqe(&ring, &cqe);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0)
+			break;
+		struct chunk *ch = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&ring, cqe);
+		n++;
+		if (res > 0 && ch->done_len + (uint32_t)res < ch->len) {
+			/* Short write: the rest goes out again. */
+			ch->done_len += (uint32_t)res;
+			uring_prep(ch);
+			io_uring_submit(&ring);
+			continue;
+		}
+		inflight--;
+		if (res >= 0)
+			ch->done_len = ch->len;
+		sink_chunk_done(ch, res > 0 ? 0 : (res == 0 ? -EIO : res));
+	}
+	return n;
+#else
+	(void)wait;
+	return 0;
+#endif
+}
+
+int wio_pollfd(void)
+{
+#ifdef HAVE_LIBURING
+	if (use_uring)
+		return ring.ring_fd;
+#endif
+	return -1;
+}
+
+unsigned int wio_inflight(void)
+{
+	return inflight;
+}
+
+void wio_exit(void)
+{
+#ifdef HAVE_LIBURING
+	if (use_uring) {
+		while (inflight)
+			wio_reap(true);
+		io_uring_queue_exit(&ring);
+		use_uring = false;
+	}
+#endif
+}

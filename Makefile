@@ -105,6 +105,9 @@ DOCS		:= $(wildcard README.md Documentation/hugeslab/admin-guide.rst)
 # Whether userspace/Makefile installs the library itself.
 LIB_HAS_INSTALL	:= $(shell grep -qsE '^install[[:space:]]*:' userspace/Makefile && echo y)
 
+# Their Makefiles own names like LIBDIR (where libhugeslab.a is found): do not
+# pass our command-line directory variables down.
+tools: MAKEOVERRIDES :=
 tools:
 	@for d in $(TOOL_DIRS); do $(MAKE) -C $$d || exit 1; done
 

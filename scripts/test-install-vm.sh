@@ -49,7 +49,7 @@ step "install-test, built with pkg-config against the installed library"
 flags=$(PKG_CONFIG_PATH='' PKG_CONFIG_LIBDIR=$PAYLOAD/root/usr/local/lib/pkgconfig \
 	PKG_CONFIG_SYSROOT_DIR=$PAYLOAD/root pkg-config --cflags --libs hugeslab)
 # shellcheck disable=SC2086 # word splitting of the flags is intended
-gcc -std=c11 -Wall -Wextra -Werror -o "$PAYLOAD/bin/install-test" \
+gcc -Wall -Wextra -Werror -o "$PAYLOAD/bin/install-test" \
 	"$TOP/packaging/test/install-test.c" $flags
 
 step "guest tools"

@@ -538,6 +538,11 @@ static int conn_relocate(struct conn *c)
 
 	if (conn_flush(c))
 		return -1;
+	if (have > sizeof(c->stash)) {
+		logmsg("internal error: %u header bytes to carry over", have);
+		fatal = true;
+		return -1;
+	}
 	memcpy(c->stash, c->buf + c->rec_start, have);
 	c->stash_len = have;
 	buf_unref(c->buf);
@@ -619,12 +624,20 @@ static void conn_read_zc(struct conn *c)
 
 		if (!conn_take_buf(c))
 			return;
+		if (c->state == ST_HDR && c->pos - c->rec_start >= HS_REC_HDR) {
+			/* a header carried over from the previous buffer */
+			r = conn_parse(c);
+			if (r < 0 || (r > 0 && conn_relocate(c)))
+				return;
+			continue;
+		}
 		space = opt.buf_size - c->pos;
+		/* Never more than one header past a record's end: at most
+		 * HS_REC_HDR bytes ever move to another buffer. */
 		if (c->state == ST_HDR)
 			want = HS_REC_HDR - (c->pos - c->rec_start);
-		else
-			want = c->rec_start + HS_REC_HDR + c->hdr.len - c->pos;
-		want += HS_REC_HDR;	/* read the next header ahead */
+		else	/* the rest of the payload and the next header */
+			want = c->rec_start + 2 * HS_REC_HDR + c->hdr.len - c->pos;
 		if (want > space)
 			want = space;
 		n = recv(c->fd, c->buf + c->pos, want, MSG_DONTWAIT);

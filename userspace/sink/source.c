@@ -165,7 +165,7 @@ static int read_acks(struct worker *w, bool wait)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n <= 0) {
-			w->closed_by_peer = n == 0;
+			w->closed_by_peer = n == 0 || errno == ECONNRESET;
 			if (n < 0)
 				snprintf(w->errmsg, sizeof(w->errmsg), "recv: %s", strerror(errno));
 			return -1;
@@ -521,6 +521,13 @@ int main(int argc, char **argv)
 			PCT(0.5), PCT(0.9), PCT(0.99), nlat ? lat[nlat - 1] : 0, errs, peer_closed);
 		fclose(f);
 	}
+	for (i = 0; i < opt.conns; i++) {
+		free(ws[i].ring);
+		free(ws[i].lat_us);
+	}
+	free(ws);
+	free(lat);
+	free(block);
 	if (opt.inject != INJ_NONE && opt.inject != INJ_MID_RECORD)
 		return peer_closed == (int)opt.conns ? 0 : 1;
 	return errs || acked != recs ? 1 : 0;

@@ -1,0 +1,17 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# HS_BIG (256M) through 4 connections, record sizes 1 byte .. 1 MiB
+# (log-uniform), every record verified from disk; with --fsync batch.
+. "$(dirname "$0")/lib.sh"
+check_odirect
+BIG=${HS_BIG:-256M}
+start_sink --exit-after 4 --fsync batch
+source_run -c 4 -n "$BIG" -s 1-1M || { cat "$W/source.err"; fail "source failed"; }
+wait_sink
+show_summary
+[ "$(sum "$W/sink.sum" records)" = "$(sum "$W/source.sum" records)" ] ||
+	fail "sink wrote $(sum "$W/sink.sum" records) records, source sent $(sum "$W/source.sum" records)"
+[ "$(sum "$W/source.sum" acked)" = "$(sum "$W/source.sum" records)" ] || fail "not every record acked"
+[ "$(sum "$W/sink.sum" copies_per_byte)" = "0.0000" ] || fail "copies per byte not 0"
+verify_acked
+grep -q "^verify: $(sum "$W/source.sum" records) records" "$W/verify.out" || fail "record count"

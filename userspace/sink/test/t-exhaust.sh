@@ -1,0 +1,16 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Pool exhaustion mid-stream: a 4 MiB pool (2 buffers) under 4 connections
+# with 8 MiB windows each (32 MiB in flight). The sink must wait for buffers
+# (TCP back-pressure), never exceed its pool, and lose nothing.
+. "$(dirname "$0")/lib.sh"
+check_odirect
+start_sink --exit-after 4 --pool 4M --buf-size 2M
+source_run -c 4 -n 48M -s 256K-1M -w 8M || { cat "$W/source.err"; fail "source failed"; }
+wait_sink
+show_summary
+[ "$(sum "$W/sink.sum" pool_bufs)" = 2 ] || fail "pool is not 2 buffers"
+[ "$(sum "$W/sink.sum" pool_hwm_bufs)" -le 2 ] || fail "pool high-water above the pool"
+[ "$(sum "$W/sink.sum" empty_waits)" -gt 0 ] || fail "the pool never ran empty"
+[ "$(sum "$W/sink.sum" records)" = "$(sum "$W/source.sum" records)" ] || fail "records lost"
+verify_acked

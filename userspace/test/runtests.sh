@@ -13,6 +13,8 @@ skip=0
 failed=""
 log=$(mktemp "${TMPDIR:-/tmp}/hs-test.XXXXXX") || exit 1
 trap 'rm -f "$log"' EXIT
+# Tests and the example write scratch files in the current directory.
+[ -n "$HS_TEST_TMPDIR" ] && cd "$HS_TEST_TMPDIR"
 
 for bin in "$@"; do
 	name=$(basename "$(dirname "$bin")")/$(basename "$bin")

@@ -7,6 +7,7 @@
 #   HS_DATA  data target; default a file in HS_TMP (O_DIRECT must work
 #            there); in the VM /dev/vda
 #   HS_BIG   size of the big transfer (default 256M)
+#   HS_EXPECT_BACKEND  pool backend the sink must get (VM: hugeslab)
 # Exit status of a test: 0 pass, 1 fail, 77 skip.
 
 : "${HS_BIN:?HS_BIN not set}"
@@ -63,6 +64,11 @@ wait_sink() {
 	if [ $rc -ne 0 ]; then
 		sed 's/^/# sink: /' "$W/sink.err" | tail -n 20
 		fail "sink exited with status $rc"
+	fi
+	# In the VM the pool must come from the module, not a fallback.
+	if [ -n "${HS_EXPECT_BACKEND:-}" ] && grep -q '^mode=zerocopy$' "$W/sink.sum" &&
+	   ! grep -q "^backend=$HS_EXPECT_BACKEND\$" "$W/sink.sum"; then
+		fail "pool backend is $(sum "$W/sink.sum" backend), expected $HS_EXPECT_BACKEND"
 	fi
 }
 

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Regression gate on the instruction count of libhugeslab's fast path.
+# Runs build/bench/bin/cg-fastpath under `valgrind --tool=callgrind` (one dump
+# per operation, see bench/cg-fastpath.c), divides each dump's total by the
+# number of operations and compares with bench/callgrind-baseline.txt.
+# Instruction counts are the same on a busy machine and an idle one, so this
+# can gate `make check` where timings cannot.
+#
+#   bench/callgrind-gate.sh            compare; exit 1 if an op got more than
+#                                      TOL% (default 5) more expensive
+#   bench/callgrind-gate.sh --update   rewrite the baseline from this build
+#
+# Env: HSBENCH_CG_TOL (percent). The last line is "N passed, N failed".
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BASE=$TOP/bench/callgrind-baseline.txt
+TOL=${HSBENCH_CG_TOL:-5}
+OUT=$TOP/build/bench/callgrind
+BIN=$TOP/build/bench/bin/cg-fastpath
+
+make -s -C "$TOP/bench" "$BIN" >/dev/null
+command -v valgrind >/dev/null || { echo "callgrind-gate: valgrind not installed"; echo "0 passed, 1 failed"; exit 1; }
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# ops: "name count" per section, printed by the program
+valgrind --tool=callgrind --collect-atstart=no --dump-instr=no \
+	--callgrind-out-file="$OUT/cg.out" "$BIN" >"$OUT/ops.txt" 2>"$OUT/valgrind.log" || {
+	cat "$OUT/valgrind.log"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+declare -A per
+while read -r name count; do
+	f=$(grep -l "^desc: Trigger: Client Request: $name\$" "$OUT"/cg.out.* | head -n 1)
+	total=$(sed -n 's/^summary: //p' "$f")
+	per[$name]=$(awk -v t="$total" -v n="$count" 'BEGIN { printf "%.1f", t / n }')
+done <"$OUT/ops.txt"
+
+if [[ ${1:-} == --update ]]; then
+	{
+		echo "# Instructions per operation of libhugeslab's fast path, measured by"
+		echo "# bench/callgrind-gate.sh --update ($(gcc -dumpfullversion 2>/dev/null | sed 's/^/gcc /'), -O2)."
+		echo "# The gate fails when an operation exceeds its count by more than HSBENCH_CG_TOL%."
+		while read -r name _; do
+			echo "$name ${per[$name]}"
+		done <"$OUT/ops.txt"
+	} >"$BASE"
+	cat "$BASE"
+	exit 0
+fi
+
+[[ -f $BASE ]] || { echo "callgrind-gate: no $BASE (run with --update)"; echo "0 passed, 1 failed"; exit 1; }
+pass=0
+fail=0
+printf '%-8s %10s %10s %8s\n' op baseline now change
+while read -r name want; do
+	[[ $name == \#* || -z $name ]] && continue
+	have=${per[$name]:-}
+	if [[ -z $have ]]; then
+		echo "FAIL $name: not measured"
+		fail=$((fail + 1))
+		continue
+	fi
+	verdict=$(awk -v h="$have" -v w="$want" -v t="$TOL" 'BEGIN {
+		c = (h - w) / w * 100
+		printf "%+.1f%% %s", c, (h > w * (1 + t / 100)) ? "FAIL" : "ok" }')
+	printf '%-8s %10s %10s %8s\n' "$name" "$want" "$have" "$verdict"
+	if [[ $verdict == *FAIL ]]; then
+		fail=$((fail + 1))
+	else
+		pass=$((pass + 1))
+	fi
+done <"$BASE"
+echo "$pass passed, $fail failed"
+((fail == 0))

@@ -9,6 +9,7 @@
 #                        rule, man pages, examples (see "Installation" below)
 #   sudo make uninstall  removes exactly what `make install` installed
 #   sudo make install-dkms-src   module source into /usr/src for DKMS
+#   make version         the module's version (MODULE_VERSION)
 
 KVER	?= $(shell uname -r)
 KDIR	?= /lib/modules/$(KVER)/build
@@ -48,7 +49,8 @@ clean:
 # Directories (override on the command line; all but the module and udev
 # directories follow PREFIX):
 #   module       /lib/modules/$(KVER)/updates/hugeslab.ko[.xz], then depmod
-#                (depmod -b $(DESTDIR) when DESTDIR is set; DEPMOD=true skips)
+#                (depmod -b $(DESTDIR) when DESTDIR is set; DEPMOD=true skips;
+#                INSTALL_MODULE=no installs everything but the module)
 #   library      $(LIBDIR): libhugeslab.so.N.N.N + links, libhugeslab.a
 #   headers      $(INCLUDEDIR)/hugeslab.h, hugeslab_stats.h, linux/hugeslab*.h
 #   pkg-config   $(PKGCONFIGDIR)/hugeslab.pc
@@ -76,6 +78,8 @@ MODDIR		:= /lib/modules/$(KVER)/updates
 DKMSSRCDIR	?= /usr/src/hugeslab-$(HS_VERSION)
 MANIFEST	:= $(DATADIR)/hugeslab/install-manifest
 DEPMOD		?= depmod
+# no: everything but the module (DKMS provides it, or a package build).
+INSTALL_MODULE	?= yes
 
 STAGE		:= $(CURDIR)/build/install-stage
 S		:= $(STAGE)
@@ -111,11 +115,13 @@ tools: MAKEOVERRIDES :=
 tools:
 	@for d in $(TOOL_DIRS); do $(MAKE) -C $$d || exit 1; done
 
-install-stage: module lib tools
+install-stage: $(if $(filter yes,$(INSTALL_MODULE)),module) lib tools
 	rm -rf $(S)
 	mkdir -p $(S)
+ifeq ($(INSTALL_MODULE),yes)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
 		INSTALL_MOD_PATH=$(S) CONFIG_MODULE_SIG_ALL= DEPMOD=true modules_install
+endif
 ifeq ($(LIB_HAS_INSTALL),y)
 	$(MAKE) -C userspace install DESTDIR=$(S) PREFIX=$(PREFIX) \
 		LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) PKGCONFIGDIR=$(PKGCONFIGDIR)
@@ -163,14 +169,17 @@ install: install-stage
 	tar -C $(S) -cf - . | tar -C $(DESTDIR)/ -xf - --no-overwrite-dir \
 		--keep-directory-symlink --no-same-owner
 ifeq ($(DESTDIR),)
-	$(DEPMOD) -a $(KVER)
 	ldconfig
 	-udevadm control --reload 2>/dev/null
 	@getent group hugeslab >/dev/null || echo "make install: create the device's group:" \
 		"groupadd --system hugeslab (see Documentation/hugeslab/admin-guide.rst)"
+endif
+ifeq ($(INSTALL_MODULE)$(DESTDIR),yes)
+	$(DEPMOD) -a $(KVER)
 	@if [ -d /var/lib/dkms/hugeslab ]; then echo "make install: warning: DKMS also" \
-		"installs hugeslab; use one or the other (dkms remove hugeslab --all)" >&2; fi
-else
+		"installs hugeslab; use one route for the module: dkms remove" \
+		"hugeslab --all, or make uninstall && make install INSTALL_MODULE=no" >&2; fi
+else ifeq ($(INSTALL_MODULE),yes)
 	$(DEPMOD) -b $(DESTDIR) $(KVER)
 endif
 
@@ -203,6 +212,9 @@ uninstall:
 		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/hugeslab 2>/dev/null || true
 	@if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
+version:
+	@echo $(HS_VERSION)
+
 # The source tree DKMS builds from (dkms.conf, Kbuild, module/, include/).
 install-dkms-src:
 	install -D -m 0644 -t $(DESTDIR)$(DKMSSRCDIR) Kbuild
@@ -213,4 +225,4 @@ install-dkms-src:
 		include/uapi/linux/*.h
 	@echo "now: dkms install hugeslab/$(HS_VERSION)   (or -k KVER for another kernel)"
 
-.PHONY: tools install-stage install uninstall install-dkms-src
+.PHONY: tools install-stage install uninstall install-dkms-src version

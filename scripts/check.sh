@@ -141,10 +141,11 @@ fi
 
 echo "== packaging"
 # make install/uninstall into a DESTDIR (+ pkg-config consumer), DKMS on
-# every kernel, and the installed tree booted per kernel (modprobe.d, udev
-# rule, modules-load.d). Logs: build/logs/pkg-*.log.
+# every kernel, the Debian packages, and the installed tree booted per
+# kernel (modprobe.d, udev rule, modules-load.d). Logs: build/logs/pkg-*.log.
 check pkg-install scripts/test-install.sh
 check pkg-dkms scripts/test-dkms.sh
+check pkg-deb scripts/test-deb.sh
 for k in "${KVERS[@]}"; do
 	check "pkg-vm-$k" scripts/test-install-vm.sh --kver "$k"
 done

@@ -25,6 +25,7 @@ BASE_PKGS=(
 	linux-image-amd64 linux-headers-amd64
 	"$SRC_TARBALL_PKG"
 	dkms udev openssl
+	debhelper dh-dkms
 )
 
 # Files extracted from the kernel source tarball (relative to its top dir).

@@ -29,7 +29,8 @@
  * the allocators so that machine noise hits them alike.
  *
  *   fastpath [-b budget_ms] [-s size,size,...] [-w workloads] [-c cache]
- *            [-n alloc-name]          (DPDK: EAL args first, then --)
+ *            [-n alloc-name] [-P max_pool_bytes]
+ *            (DPDK: EAL arguments first, then --)
  */
 #include <stdatomic.h>
 
@@ -66,6 +67,7 @@ static double budget_ms = 40;
 static size_t cur_size;
 static unsigned long nbufs;
 static unsigned int dpdk_cache = 512;
+static unsigned long pool_bytes_cap;	/* -P: smaller pools (smoke runs) */
 static unsigned long get_retries;
 
 /* ------------------------------------------------------------ allocators */
@@ -523,7 +525,7 @@ static void cell(int workload, int threads, unsigned int k)
 static void usage(void)
 {
 	fprintf(stderr, "usage: fastpath [-b budget_ms] [-s sizes] [-w workloads] "
-		"[-c dpdk_cache] [-n name]\n");
+		"[-c dpdk_cache] [-n name] [-P max_pool_bytes]\n");
 	exit(2);
 }
 
@@ -552,7 +554,7 @@ int main(int argc, char **argv)
 #elif defined(ALLOC_HS)
 	alloc_name = "hugeslab";
 #endif
-	while ((opt = getopt(argc, argv, "b:s:w:c:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:s:w:c:n:P:")) != -1) {
 		switch (opt) {
 		case 'b':
 			budget_ms = atof(optarg);
@@ -568,6 +570,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			alloc_name = optarg;
+			break;
+		case 'P':
+			pool_bytes_cap = strtoul(optarg, NULL, 0);
 			break;
 		default:
 			usage();
@@ -590,6 +595,8 @@ int main(int argc, char **argv)
 			stride;
 		if (nbufs > POOL_BUFS_MAX)
 			nbufs = POOL_BUFS_MAX;
+		if (pool_bytes_cap && nbufs > pool_bytes_cap / stride)
+			nbufs = pool_bytes_cap / stride;
 		if (pool_setup(cur_size, nbufs))
 			return 1;
 		if (strstr(work_arg, "pair")) {

@@ -7,7 +7,7 @@
  *          the module gives, on any host with THP
  *   4k     the same memory with MADV_NOHUGEPAGE: 4 KiB entries
  * The mapping each one really got is read from /proc/self/smaps. The
- * repetitions of the three are interleaved.
+ * repetitions of the three are interleaved; repetition 0 is a warm-up.
  *
  *   tlb [-r reps] [-n touches] [-s bytes]
  *
@@ -64,8 +64,13 @@ static double run(const char *p, size_t len, unsigned long n)
 	unsigned long i;
 	double t0 = mono_s();
 
+	/*
+	 * A dependent chain: each address depends on the value loaded before
+	 * (bit 0 is always 1 and is masked off), so every miss of the TLB adds
+	 * its page walk to the latency instead of overlapping with others.
+	 */
 	for (i = 0; i < n; i++)
-		sum += *(const volatile uint64_t *)(p + (rnd_next(&seed) & mask));
+		sum = *(const volatile uint64_t *)(p + ((rnd_next(&seed) ^ (sum & 1)) & mask));
 	escape(sum);
 	return (mono_s() - t0) * 1e9 / n;
 }

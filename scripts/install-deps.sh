@@ -26,6 +26,7 @@ BASE_PKGS=(
 	"$SRC_TARBALL_PKG"
 	dkms udev openssl
 	debhelper dh-dkms
+	libjemalloc-dev libgoogle-perftools-dev libdpdk-dev gnuplot-nox
 )
 
 # Files extracted from the kernel source tarball (relative to its top dir).

@@ -25,7 +25,7 @@ BASE_PKGS=(
 	linux-image-amd64 linux-headers-amd64
 	"$SRC_TARBALL_PKG"
 	dkms udev openssl
-	debhelper dh-dkms
+	debhelper dh-dkms man-db
 	libjemalloc-dev libgoogle-perftools-dev libdpdk-dev gnuplot-nox
 )
 

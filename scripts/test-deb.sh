@@ -101,6 +101,9 @@ grep -q "^libhugeslab ${soname##*.} libhugeslab0" "$WORK/ctl-lib/shlibs" || die 
 has libhugeslab-dev amd64 /usr/include/hugeslab.h /usr/include/linux/hugeslab.h \
 	"/usr/lib/$ma/libhugeslab.so" "/usr/lib/$ma/libhugeslab.a" \
 	"/usr/lib/$ma/pkgconfig/hugeslab.pc"
+nman=$(find "$T/userspace/man" -name '*.3' 2>/dev/null | wc -l)
+dman=$(contents libhugeslab-dev amd64 | grep -c '^/usr/share/man/man3/.*\.3' || true)
+((dman == nman)) || die "libhugeslab-dev has $dman section-3 man pages, the tree $nman"
 if [[ -f $T/userspace/sink/Makefile ]]; then
 	has hugeslab-tools amd64 /usr/bin/hugeslab-sink /usr/bin/hugeslab-source
 fi

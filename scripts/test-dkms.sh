@@ -42,8 +42,10 @@ command -v dkms >/dev/null || die "dkms missing (scripts/install-deps.sh)"
 mapfile -t KVERS < <("$TOP/scripts/kernels.sh")
 
 WORK=$TOP/build/pkg-dkms
-mkdir -p "$TOP/build"
-exec 9>"$TOP/build/.pkg-dkms.lock"
+# One run at a time on this host, whatever the checkout: runs share the MOK
+# key in /var/lib/dkms.
+mkdir -p "$TOP/build" /run/lock
+exec 9>/run/lock/hugeslab-test-dkms.lock
 flock 9
 rm -rf "$WORK"
 mkdir -p "$WORK"

@@ -154,4 +154,27 @@ mk uninstall DESTDIR="$ROOT2" PREFIX=/usr >>"$WORK/uninstall.log" 2>&1 ||
 	die "make uninstall PREFIX=/usr failed"
 left=$(find "$ROOT2" ! -type d)
 [[ -z $left ]] || die "left after uninstall (PREFIX=/usr): $left"
+
+# Debian 12 has a merged /usr: /lib is a symlink to usr/lib, and installing
+# into / must go through it, not replace it with a directory.
+step "merged /usr: /lib -> usr/lib stays a link"
+ROOT3=$WORK/root-merged
+mkdir -p "$ROOT3/usr/lib"
+ln -s usr/lib "$ROOT3/lib"
+mk install DESTDIR="$ROOT3" >"$WORK/install-merged.log" 2>&1 ||
+	die "make install (merged /usr) failed"
+[[ -L $ROOT3/lib ]] || die "make install replaced the /lib symlink"
+[[ -f $ROOT3/usr/lib/udev/rules.d/60-hugeslab.rules ]] ||
+	die "the udev rule did not land in usr/lib through the /lib link"
+mk uninstall DESTDIR="$ROOT3" >>"$WORK/uninstall.log" 2>&1 ||
+	die "make uninstall (merged /usr) failed"
+left=$(find "$ROOT3" ! -type d ! -path "$ROOT3/lib")
+[[ -z $left ]] || die "left after uninstall (merged /usr): $left"
+
+# Man pages render (man(1) reports groff warnings on stderr).
+for m in $(find "$SRC"/userspace -name '*.[138]' -type f | sort); do
+	w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null) ||
+		die "man cannot render ${m#"$SRC"/}"
+	[[ -z $w ]] || echo "warning: ${m#"$SRC"/}: $w"
+done
 echo "ok"

@@ -277,8 +277,8 @@ def build_report(d, pd):
           "repetitions of the competitors are interleaved (one repetition of each",
           "in turn), so a burst of load from other processes hits them alike; a",
           "value is the median of %s repetitions, with the spread (min-max of the" % m.get("reps", ["?"])[0],
-          "repetitions) in parentheses. The raw results are in",
-          "``bench/results/`` next to this file's plots.", ""]
+          "repetitions) in parentheses. The raw results of this run are in",
+          "``Documentation/hugeslab/bench/results/``, next to the plots.", ""]
     L += section("Machine")
     body = [["kernel", m.get("kernel", ["?"])[0]], ["CPU", m.get("cpu", ["?"])[0]],
             ["memory", m.get("memory", ["?"])[0]],
@@ -294,7 +294,7 @@ def build_report(d, pd):
     for t in m.get("time", []):
         n, v = t.split("\t")
         body.append(["wall time: " + n, v + " s"])
-    L += table(["", ""], body, [30, 70])
+    L += table(["item", "value"], body, [30, 70])
     L += ["The host is a virtual machine with 2 vCPUs shared with other jobs",
           "(builds and qemu VMs ran during the measurements): absolute numbers are",
           "noisy, ratios from interleaved repetitions much less so. Page faults",
@@ -724,14 +724,77 @@ def vm_section(d):
 
 def sink_section(d, m):
     L = section("8. NIC to disk")
-    if m.get("sinkskip"):
-        L += [".. note:: TODO: not measured in this run (%s). When ``hugeslab-sink``" % m["sinkskip"][0],
-              "   exists (issue 4), ``bench/sink.sh`` is to run it against its",
-              "   ``--baseline`` with the limits of the same machine (loopback TCP into",
-              "   a reused buffer, O_DIRECT writes from a reused buffer, memcpy",
-              "   bandwidth).", ""]
-    else:
-        L += ["(see bench/sink.sh output in the results)", ""]
+    runs = defaultdict(dict)   # mode -> rep -> {key: value}
+    lim = defaultdict(dict)    # name -> rep -> (mbps, cpu)
+    for p in rows(os.path.join(d, "sink.tsv"), "sink"):
+        rep, mode = int(p[0]), p[1]
+        kv = {}
+        for x in p[2:]:
+            if "=" in x:
+                k, v = x.split("=", 1)
+                kv[k] = v
+        runs[mode][rep] = kv
+    for p in rows(os.path.join(d, "sink.tsv"), "limit"):
+        lim[p[1]][int(p[0])] = (float(p[2]), float(p[3]))
+    L += ["Command::", "", "    bench/sink.sh userspace/sink/build/hugeslab-sink OUT_DIR 3", "",
+          "``hugeslab-sink`` (issue 4) on this host's fallback pool, fed by",
+          "``hugeslab-source`` over loopback: 4 connections, 1 GiB of records of",
+          "64 KiB-1 MiB, pool 64 MiB of 2 MiB buffers, the data file on the root",
+          "file system (deleted after each run, every run checked with",
+          "``--verify``), against ``hugeslab-sink --baseline`` (malloc + recv +",
+          "buffered write + free). The limits are measured in the same run by",
+          "``build/bench/bin/limits`` (``bench/limits.c``): one loopback TCP",
+          "connection into a reused 1 MiB buffer (CPU of both ends), O_DIRECT",
+          "1 MiB writes from a reused buffer, and memcpy of 1 MiB blocks.",
+          "Repetitions interleave limits, zero-copy and baseline.", ""]
+    if not runs:
+        if m.get("sinkskip"):
+            L += [".. note:: TODO: not measured in this run (%s)." % m["sinkskip"][0], ""]
+        else:
+            L += ["(not run)", ""]
+        return L
+
+    def med(mode, key):
+        v = [float(r[key]) for r in runs[mode].values() if key in r]
+        return (st.median(v), min(v), max(v)) if v else None
+
+    body = []
+    for mode, name in (("zerocopy", "hugeslab-sink (pool, O_DIRECT)"), ("baseline", "hugeslab-sink --baseline")):
+        if mode not in runs:
+            continue
+        r0 = next(iter(runs[mode].values()))
+        t = med(mode, "mbps")
+        row = [name, "%s, %s" % (r0.get("backend", "?"), r0.get("engine", "?")),
+               "%.0f (%.0f-%.0f)" % t if t else "-"]
+        for k in ("cpu_s_per_gb", "copies_per_byte", "peak_rss_mib", "rss_after_mib", "page_cache_growth_mib"):
+            x = med(mode, k)
+            row.append("%.2f" % x[0] if x else "-")
+        row.append(", ".join(sorted({r.get("verify", "?") for r in runs[mode].values()})))
+        body.append(row)
+    for n, name in (("tcp", "limit: loopback TCP alone"), ("odirect", "limit: O_DIRECT writes alone"),
+                    ("memcpy", "limit: memcpy")):
+        if n in lim:
+            v = [x[0] for x in lim[n].values()]
+            c = [x[1] for x in lim[n].values()]
+            body.append([name, "", "%.0f (%.0f-%.0f)" % (st.median(v), min(v), max(v)), "%.2f" % st.median(c),
+                         "", "", "", "", ""])
+    L += table(["run", "backend, engine", "MB/s (spread)", "CPU s per GB", "copies per byte", "peak RSS MiB",
+                "RSS after MiB", "page cache growth MiB", "verify"], body)
+    # ratios per repetition
+    rat_lim, rat_base = [], []
+    for rep, r in runs.get("zerocopy", {}).items():
+        lo = [lim[n][rep][0] for n in ("tcp", "odirect") if rep in lim.get(n, {})]
+        if lo and "mbps" in r:
+            rat_lim.append(float(r["mbps"]) / min(lo))
+        b = runs.get("baseline", {}).get(rep)
+        if b and "mbps" in b and "mbps" in r:
+            rat_base.append(float(r["mbps"]) / float(b["mbps"]))
+    if rat_lim:
+        L += ["Zero-copy throughput / the lower of the two limits, per repetition:",
+              "%.2f (%.2f-%.2f); the target is 0.90 or more: **%s** on this host." %
+              (st.median(rat_lim), min(rat_lim), max(rat_lim), "met" if st.median(rat_lim) >= 0.9 else "not met"),
+              "Zero-copy / baseline throughput: %.2fx (%.2f-%.2f)." %
+              ((st.median(rat_base), min(rat_base), max(rat_base)) if rat_base else (0, 0, 0)), ""]
     return L
 
 

@@ -238,6 +238,11 @@ fi
 
 # ------------------------------------------------------------ NIC to disk
 if want sink; then
+	# hugeslab-sink comes from userspace/sink (issue 4) when it is there
+	if [[ -f $TOP/userspace/sink/Makefile ]]; then
+		make -s -C "$TOP/userspace/sink" all >"$OUT/sink-build.log" 2>&1 ||
+			log "NIC to disk: building userspace/sink failed (see $OUT/sink-build.log)"
+	fi
 	SINK=$(ls "$TOP"/userspace/sink/build/hugeslab-sink "$TOP"/userspace/build/sink/hugeslab-sink \
 		"$TOP"/userspace/sink/hugeslab-sink 2>/dev/null | head -n 1)
 	if [[ -z $SINK ]]; then
@@ -245,7 +250,8 @@ if want sink; then
 		echo "sinkskip	no hugeslab-sink binary" >>"$OUT/meta.tsv"
 	elif [[ -x $TOP/bench/sink.sh ]]; then
 		t=$(date +%s)
-		"$TOP/bench/sink.sh" "$SINK" "$OUT" || FAILED+=(sink)
+		log "NIC to disk: $SINK"
+		"$TOP/bench/sink.sh" "$SINK" "$OUT" 3 2>>"$OUT/sink.err" || FAILED+=(sink)
 		phase_time sink "$t"
 	else
 		echo "sinkskip	bench/sink.sh missing" >>"$OUT/meta.tsv"

@@ -68,6 +68,11 @@ struct conn {
 	uint64_t synced_seq;	/* ... and synced as --fsync asks */
 	uint64_t acked_seq;
 
+	/* multishot receive */
+	bool ms_armed;		/* a multishot recv is posted */
+	bool ms_want_arm;	/* to post once the buffer ring has buffers */
+	bool in_x;		/* c->buf is a ring buffer being parsed */
+
 	bool waiting;		/* for a buffer */
 	bool reading;		/* EPOLLIN armed */
 	bool closing;
@@ -87,6 +92,7 @@ static struct conn *conns, *wait_head, *wait_tail;
 static unsigned int nconns, closed_conns;
 static uint32_t next_conn_id;
 static bool fatal;
+static bool use_ms;		/* multishot recv + provided buffer ring */
 
 /* index entries durable on disk, not yet written to the index file */
 static struct hs_idx_ent *istage;
@@ -162,6 +168,9 @@ static char *buf_new(void)
 }
 
 /* ---------------------------------------------------------------- conns */
+
+static void ms_cancel(struct conn *c);
+static void serve_waiters(void);
 
 /* A connection waiting for a buffer leaves epoll: the TCP window closes. */
 static void conn_arm(struct conn *c, bool on)
@@ -243,13 +252,16 @@ static void conn_close(struct conn *c, const char *why)
 	wait_del(c);
 	/* The fd stays open until the last ack is sent. */
 	conn_arm(c, false);
-	if (c->buf) {
+	if (c->in_x) {
+		/* parsing a ring buffer: its caller puts it */
+	} else if (c->buf) {
 		if (opt.baseline)
 			free(c->buf);
 		else
 			buf_unref(c->buf);
-		c->buf = NULL;
 	}
+	c->buf = NULL;
+	ms_cancel(c);
 	/* Records received but not flushed are dropped with the connection
 	 * only when it broke; a clean close flushed them already. */
 	c->nents = 0;
@@ -259,7 +271,7 @@ static void conn_close(struct conn *c, const char *why)
 
 static void conn_maybe_free(struct conn *c)
 {
-	if (c->closing && !c->q_head &&
+	if (c->closing && !c->q_head && !c->ms_armed &&
 	    (c->acked_seq >= c->durable_seq || stopping)) {
 		if (c->fd >= 0)
 			close(c->fd);
@@ -755,6 +767,348 @@ static void conn_read_base(struct conn *c)
 	}
 }
 
+
+/* ---------------------------------------------------------------- multishot
+ *
+ * io_uring multishot recv with a provided-buffer ring filled from the pool:
+ * the kernel picks a buffer per completion and fills it with up to
+ * --buf-size bytes of one connection's stream. Records that lie whole in
+ * such a buffer are written from it, like on the recv path. A record cut by
+ * the end of a buffer continues in the connection's assembly buffer: when
+ * the rest of it fits in the buffer it started in, that buffer becomes the
+ * assembly buffer (no copy for its first part) and the next completion's
+ * bytes are copied after it; otherwise the cut record is copied into the
+ * current assembly buffer. Copies are counted in "copies per byte".
+ * An empty ring ends the multishot recv with -ENOBUFS: the socket is not
+ * read (TCP back-pressure) until written buffers come back and refill it.
+ */
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+#include <sys/mman.h>
+
+static struct io_uring_buf_ring *br;
+static uint8_t *in_ring;	/* per dense buffer index */
+static unsigned int br_entries;
+static unsigned int ring_count;
+
+static size_t bufs_free(void)
+{
+	return hs_pool_nr_bufs(pool) - st.bufs_out;
+}
+
+static int ms_init(void)
+{
+	struct io_uring *r = wio_ring();
+	struct io_uring_buf_reg reg;
+	size_t n = hs_pool_nr_bufs(pool), len;
+	void *mem;
+	int ret;
+
+	if (!r || n > 32768 || n < 2) {
+		errno = !r ? ENOSYS : EINVAL;
+		return -1;
+	}
+	for (br_entries = 1; br_entries < n; br_entries <<= 1)
+		;
+	len = hs_round_up(br_entries * sizeof(struct io_uring_buf), 4096);
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -1;
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uintptr_t)mem;
+	reg.ring_entries = br_entries;
+	reg.bgid = 0;
+	ret = io_uring_register_buf_ring(r, &reg, 0);
+	if (ret) {
+		munmap(mem, len);
+		errno = -ret;
+		return -1;
+	}
+	br = mem;
+	io_uring_buf_ring_init(br);
+	in_ring = calloc(n, 1);
+	return in_ring ? 0 : -1;
+}
+
+/* After the last receive: take the ring's buffers back. */
+static void ms_exit(void)
+{
+	size_t i, n = hs_pool_nr_bufs(pool);
+
+	if (!br)
+		return;
+	io_uring_unregister_buf_ring(wio_ring(), 0);
+	for (i = 0; i < n; i++)
+		if (in_ring[i])
+			buf_unref(hs_buf_at(pool, i));
+	free(in_ring);
+	in_ring = NULL;
+	br = NULL;
+}
+
+static bool ms_any_armed(void)
+{
+	struct conn *c;
+
+	for (c = conns; c; c = c->all_next)
+		if (c->ms_armed)
+			return true;
+	return false;
+}
+
+/* Give free buffers to the kernel, keeping one back for reassembly. */
+static void ms_refill(void)
+{
+	unsigned int added = 0, mask = br_entries - 1;
+	size_t reserve = 1;
+
+	while (ring_count + added < br_entries && bufs_free() > reserve) {
+		char *b = buf_new();
+
+		if (!b)
+			break;
+		io_uring_buf_ring_add(br, b, opt.buf_size,
+				      (unsigned short)hs_buf_index(pool, b),
+				      (int)mask, (int)added);
+		in_ring[hs_buf_index(pool, b)] = 1;
+		added++;
+	}
+	if (added) {
+		io_uring_buf_ring_advance(br, (int)added);
+		ring_count += added;
+	}
+}
+
+static void ms_arm(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	c->ms_want_arm = false;
+	if (c->ms_armed || c->closing)
+		return;
+	if (!ring_count) {
+		c->ms_want_arm = true;
+		return;
+	}
+	sqe = wio_sqe();
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 0;
+	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)c | WIO_TAG_RECV));
+	c->ms_armed = true;
+}
+
+static void ms_cancel(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!c->ms_armed)
+		return;
+	sqe = wio_sqe();
+	io_uring_prep_cancel64(sqe, (uintptr_t)c | WIO_TAG_RECV, 0);
+	io_uring_sqe_set_data(sqe, NULL);
+	wio_kick();
+}
+
+/* Make room for the record at rec_start: write the complete records of the
+ * assembly buffer, then move the partial one to a buffer with room. */
+static int ms_new_asm(struct conn *c)
+{
+	uint32_t have = c->pos - c->rec_start;
+	char *nb;
+
+	if (c->nents && conn_flush(c))
+		return -1;
+	for (;;) {
+		if (holders[hs_buf_index(pool, c->buf)] == 1) {
+			/* no write from it in flight: start over in place */
+			memmove(c->buf, c->buf + c->rec_start, have);
+			st.copied += have;
+			break;
+		}
+		nb = buf_new();
+		if (nb) {
+			memcpy(nb, c->buf + c->rec_start, have);
+			st.copied += have;
+			buf_unref(c->buf);
+			c->buf = nb;
+			break;
+		}
+		if (wio_wait_write()) {
+			logmsg("no buffer for reassembly and no write in flight");
+			fatal = true;
+			return -1;
+		}
+	}
+	c->pos = have;
+	c->rec_start = c->flushed = 0;
+	return 0;
+}
+
+/*
+ * Bytes x[0..n) of @c's stream arrived in ring buffer @x; the caller's
+ * reference to @x passes to us.
+ */
+static void ms_process(struct conn *c, char *x, uint32_t n)
+{
+	uint32_t off = 0, tail;
+	int r;
+
+	/* 1: a record open in the connection's buffer takes the first bytes */
+	while (c->buf) {
+		uint32_t have = c->pos - c->rec_start, want, k;
+
+		if (!have && c->state == ST_HDR) {
+			if (c->nents && conn_flush(c))
+				goto out;
+			buf_unref(c->buf);	/* writes keep their own refs */
+			c->buf = NULL;
+			break;
+		}
+		if (c->state == ST_HDR && have >= HS_REC_HDR)
+			want = 0;
+		else if (c->state == ST_HDR)
+			want = HS_REC_HDR - have;
+		else
+			want = HS_REC_HDR + c->hdr.len - have;
+		k = want < n - off ? want : n - off;
+		if (want && !k)
+			goto out;	/* all of x went into the record */
+		memcpy(c->buf + c->pos, x + off, k);
+		st.copied += k;
+		c->pos += k;
+		off += k;
+		r = conn_parse(c);
+		if (r < 0 || (r > 0 && ms_new_asm(c)))
+			goto out;
+	}
+	if (off == n)
+		goto out;
+
+	/* 2: records whole in x are written from x */
+	c->buf = x;
+	c->pos = n;
+	c->rec_start = c->flushed = off;
+	c->in_x = true;
+	r = conn_parse(c);
+	c->in_x = false;
+	if (r < 0) {
+		c->buf = NULL;
+		goto out;
+	}
+	if (c->nents && conn_flush(c)) {
+		c->buf = NULL;
+		goto out;
+	}
+	tail = n - c->rec_start;
+	if (!tail) {
+		c->buf = NULL;
+		goto out;
+	}
+	/* 3: x keeps the record cut by its end; the next bytes are copied
+	 * after it. One that does not fit in x moves to another buffer. */
+	if (r > 0)
+		ms_new_asm(c);
+	return;
+out:
+	buf_unref(x);
+}
+
+void sink_recv_cqe(void *p, int res, unsigned int flags)
+{
+	struct conn *c = p;
+	char *x = NULL;
+
+	if (flags & IORING_CQE_F_BUFFER) {
+		x = hs_buf_at(pool, flags >> IORING_CQE_BUFFER_SHIFT);
+		in_ring[flags >> IORING_CQE_BUFFER_SHIFT] = 0;
+		ring_count--;
+	}
+	if (!(flags & IORING_CQE_F_MORE))
+		c->ms_armed = false;
+	if (res > 0 && x && !c->closing) {
+		if (!st.first_ns)
+			st.first_ns = hs_now_ns();
+		ms_process(c, x, (uint32_t)res);
+	} else if (x) {
+		buf_unref(x);
+	}
+	if (c->closing)
+		return;
+	if (res == -ENOBUFS) {
+		/* the ring ran dry: back-pressure, not an error */
+		st.empty_waits++;
+		c->ms_want_arm = true;
+	} else if (res == 0) {
+		conn_eof(c, NULL);
+	} else if (res < 0) {
+		conn_eof(c, strerror(-res));
+	} else if (!c->ms_armed) {
+		c->ms_want_arm = true;
+	}
+}
+
+/*
+ * Refill the ring and (re)arm multishot receives. While the ring is empty,
+ * connections read with recv(2) into their own buffer (the recv path,
+ * waiting for a buffer when the pool is empty): a connection holding the
+ * start of a record must be able to finish it without the ring, or buffers
+ * held by partial records could starve the ring for good.
+ */
+static void ms_serve(void)
+{
+	struct conn *c;
+
+	serve_waiters();
+	if (!wait_head)
+		ms_refill();
+	for (c = conns; c; c = c->all_next) {
+		if (c->closing || c->ms_armed || !c->ms_want_arm)
+			continue;
+		if (ring_count && !c->waiting && !c->stash_len) {
+			conn_arm(c, false);
+			ms_arm(c);
+		} else if (!c->reading && !c->waiting) {
+			conn_arm(c, true);
+		}
+	}
+	wio_kick();
+}
+
+#else
+static int ms_init(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+static void ms_exit(void)
+{
+}
+
+static bool ms_any_armed(void)
+{
+	return false;
+}
+
+static void ms_cancel(struct conn *c)
+{
+	(void)c;
+}
+
+static void ms_serve(void)
+{
+}
+
+void sink_recv_cqe(void *p, int res, unsigned int flags)
+{
+	(void)p;
+	(void)res;
+	(void)flags;
+}
+#endif
+
 static void conn_read(struct conn *c)
 {
 	if (opt.baseline)
@@ -787,6 +1141,10 @@ static void do_accept(void)
 			conns->all_prev = c;
 		conns = c;
 		nconns++;
+		if (use_ms) {
+			c->ms_want_arm = true;	/* ms_serve() arms it */
+			continue;
+		}
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -828,6 +1186,13 @@ static void progress(void)
 	st.t_last = hs_now_ns();
 }
 
+static const char *recv_name(void)
+{
+	if (opt.baseline)
+		return "recv into malloc";
+	return use_ms ? "io_uring multishot recv + buffer ring" : "recv into pool";
+}
+
 static void summary(double secs, uint64_t rss_after_kb)
 {
 	struct rusage ru;
@@ -850,6 +1215,7 @@ static void summary(double secs, uint64_t rss_after_kb)
 	printf("hugeslab-sink summary (%s)\n", opt.baseline ? "baseline: malloc + recv + buffered write" :
 	       "zero-copy: pool + recv + O_DIRECT");
 	printf("  backend            %s\n", pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc");
+	printf("  receive path       %s\n", recv_name());
 	printf("  write engine       %s\n", opt.baseline ? "pwrite (buffered)" : wio_name());
 	printf("  bytes              %llu (%.1f MiB)\n", (unsigned long long)st.bytes, (double)st.bytes / 1048576.0);
 	printf("  records            %llu\n", (unsigned long long)st.records);
@@ -871,6 +1237,7 @@ static void summary(double secs, uint64_t rss_after_kb)
 	printf("  bad connections    %llu\n", (unsigned long long)st.bad_conns);
 	fflush(stdout);
 	if (opt.summary_path && (f = fopen(opt.summary_path, "w"))) {
+		fprintf(f, "recv=%s\n", recv_name());
 		fprintf(f, "mode=%s\nbackend=%s\nengine=%s\nbytes=%llu\nrecords=%llu\nsecs=%.3f\nmbps=%.1f\n"
 			"cpu_s=%.3f\ncpu_s_per_gb=%.3f\ncopies_per_byte=%.4f\npeak_rss_mib=%.1f\n"
 			"rss_after_mib=%.1f\npool_hwm_bufs=%llu\npool_bufs=%zu\npool_hwm_mib=%.1f\n"
@@ -989,7 +1356,8 @@ static void usage(FILE *f)
 "  -b, --buf-size SIZE      pool buffer size (default 2M)\n"
 "  -m, --max-record SIZE    largest record accepted (default 1M)\n"
 "  -f, --fsync POLICY       none | batch | bytes=N (default none)\n"
-"      --io MODE            auto | uring | plain (default auto)\n"
+"      --io MODE            writes: auto | uring | plain (default auto)\n"
+"      --recv MODE          receives: auto | multishot | plain (default auto)\n"
 "      --baseline           malloc + recv + buffered write + free\n"
 "      --verify             check DATA against INDEX and exit\n"
 "      --acked FILE         with --verify: \"stream seq\" lines that must be present\n"
@@ -1006,6 +1374,7 @@ static int parse_opts(int argc, char **argv)
 		{ "index", 1, NULL, 'i' }, { "pool", 1, NULL, 'p' },
 		{ "buf-size", 1, NULL, 'b' }, { "max-record", 1, NULL, 'm' },
 		{ "fsync", 1, NULL, 'f' }, { "io", 1, NULL, 'I' },
+		{ "recv", 1, NULL, 'R' },
 		{ "baseline", 0, NULL, 'B' }, { "verify", 0, NULL, 'V' },
 		{ "acked", 1, NULL, 'A' }, { "exit-after", 1, NULL, 'x' },
 		{ "summary", 1, NULL, 'S' }, { "idle-rss-wait", 1, NULL, 'W' },
@@ -1068,6 +1437,16 @@ static int parse_opts(int argc, char **argv)
 			else
 				return -1;
 			break;
+		case 'R':
+			if (!strcmp(optarg, "auto"))
+				opt.recv = RECV_AUTO;
+			else if (!strcmp(optarg, "multishot"))
+				opt.recv = RECV_MULTISHOT;
+			else if (!strcmp(optarg, "plain"))
+				opt.recv = RECV_PLAIN;
+			else
+				return -1;
+			break;
 		case 'B': opt.baseline = true; break;
 		case 'V': opt.verify = true; break;
 		case 'A': opt.acked_path = optarg; break;
@@ -1106,11 +1485,20 @@ static void drain(void)
 	while (wio_inflight() && !fatal)
 		wio_reap(true);
 	commit(true);
+	for (c = conns; c; c = c->all_next)
+		conn_close(c, NULL);
+	/* cancelled multishot receives report back before conns go */
+	for (int i = 0; i < 5000 && ms_any_armed(); i++) {
+		wio_kick();
+		if (wio_reap(false) <= 0)
+			usleep(1000);
+	}
 	for (c = conns; c; c = n) {
 		n = c->all_next;
-		conn_close(c, NULL);
+		c->ms_armed = false;
 		conn_maybe_free(c);
 	}
+	ms_exit();
 }
 
 static void reap_and_commit(bool idle)
@@ -1190,7 +1578,9 @@ static int run(void)
 				conn_read(p);
 		}
 		reap_and_commit(idle);
-		if (pool)
+		if (use_ms)
+			ms_serve();
+		else if (pool)
 			serve_waiters();
 		if (hs_now_ns() >= next_tick) {
 			progress();
@@ -1228,6 +1618,16 @@ int main(int argc, char **argv)
 		     opt.baseline ? IO_PLAIN : opt.io, opt.quiet)) {
 		logmsg("io_uring: %s", strerror(errno));
 		return 1;
+	}
+	if (!opt.baseline && opt.recv != RECV_PLAIN) {
+		if (ms_init() == 0) {
+			use_ms = true;
+		} else if (opt.recv == RECV_MULTISHOT) {
+			logmsg("multishot recv: %s", strerror(errno));
+			return 1;
+		} else if (!opt.quiet) {
+			logmsg("multishot recv unusable (%s): using recv(2)", strerror(errno));
+		}
 	}
 	ret = run();
 	wio_exit();

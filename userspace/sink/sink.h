@@ -14,6 +14,7 @@
 
 enum fsync_policy { FSYNC_NONE, FSYNC_BATCH, FSYNC_BYTES };
 enum io_mode { IO_AUTO, IO_URING, IO_PLAIN };
+enum recv_mode { RECV_AUTO, RECV_MULTISHOT, RECV_PLAIN };
 
 struct sink_opts {
 	uint32_t ip;
@@ -26,6 +27,7 @@ struct sink_opts {
 	enum fsync_policy fsync;
 	uint64_t fsync_bytes;
 	enum io_mode io;
+	enum recv_mode recv;
 	bool baseline;
 	bool verify;
 	bool quiet;
@@ -58,6 +60,15 @@ const char *wio_name(void);
 int wio_submit(struct chunk *ch);	/* sync engines complete at once */
 int wio_reap(bool wait);		/* completions processed, or -1 */
 int wio_pollfd(void);			/* -1 if nothing to poll */
+/* user_data of receive SQEs: the connection pointer with this bit set */
+#define WIO_TAG_RECV	1UL
+struct io_uring;
+struct io_uring_sqe;
+struct io_uring *wio_ring(void);	/* NULL unless io_uring is in use */
+struct io_uring_sqe *wio_sqe(void);
+void sink_recv_cqe(void *conn, int res, unsigned int flags);
+int wio_wait_write(void);		/* from a receive handler */
+void wio_kick(void);			/* submit queued SQEs */
 unsigned int wio_inflight(void);
 void wio_exit(void);
 

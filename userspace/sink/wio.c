@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -21,7 +22,8 @@
 
 #include "sink.h"
 
-#define WIO_QD		128
+#define WIO_QD		256
+#define WIO_CQ		8192
 #define WIO_FIXED_MAX	(1UL << 30)
 #define WIO_MAX_REGS	64
 
@@ -54,7 +56,13 @@ static int uring_init(struct hs_pool *pool, bool quiet)
 	struct iovec iov[WIO_MAX_REGS];
 	int n, i, ret;
 
-	ret = io_uring_queue_init(WIO_QD, &ring, 0);
+	struct io_uring_params params;
+
+	/* Multishot receives post many completions per submission. */
+	memset(&params, 0, sizeof(params));
+	params.flags = IORING_SETUP_CQSIZE;
+	params.cq_entries = WIO_CQ;
+	ret = io_uring_queue_init_params(WIO_QD, &ring, &params);
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
@@ -93,6 +101,22 @@ static int uring_init(struct hs_pool *pool, bool quiet)
 	fixed = true;
 	engine = "io_uring write_fixed";
 	return 0;
+}
+
+struct io_uring *wio_ring(void)
+{
+	return use_uring ? &ring : NULL;
+}
+
+struct io_uring_sqe *wio_sqe(void)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+	if (!sqe) {
+		io_uring_submit(&ring);
+		sqe = io_uring_get_sqe(&ring);
+	}
+	return sqe;
 }
 
 static void uring_prep(struct chunk *ch)
@@ -176,6 +200,34 @@ int wio_submit(struct chunk *ch)
 	return 0;
 }
 
+#ifdef HAVE_LIBURING
+/* Receive completions put aside by wio_wait_write(), in arrival order. */
+struct deferred {
+	uintptr_t ud;
+	int res;
+	unsigned int flags;
+};
+static struct deferred *dq;
+static size_t dq_n, dq_cap;
+static bool deferring;
+
+static void defer_recv(uintptr_t ud, int res, unsigned int flags)
+{
+	if (dq_n == dq_cap) {
+		size_t cap = dq_cap ? dq_cap * 2 : 64;
+		void *p = realloc(dq, cap * sizeof(*dq));
+
+		if (!p) {
+			/* cannot happen in practice; losing order is worse */
+			abort();
+		}
+		dq = p;
+		dq_cap = cap;
+	}
+	dq[dq_n++] = (struct deferred){ ud, res, flags };
+}
+#endif
+
 int wio_reap(bool wait)
 {
 #ifdef HAVE_LIBURING
@@ -184,6 +236,17 @@ int wio_reap(bool wait)
 
 	if (!use_uring)
 		return 0;
+	if (dq_n && !deferring) {
+		size_t i, cnt = dq_n;
+
+		/* Handlers may not defer again: deferring is off here. */
+		for (i = 0; i < cnt; i++)
+			sink_recv_cqe((void *)(dq[i].ud & ~(uintptr_t)WIO_TAG_RECV),
+				      dq[i].res, dq[i].flags);
+		memmove(dq, dq + cnt, (dq_n - cnt) * sizeof(*dq));
+		dq_n -= cnt;
+		n += (int)cnt;
+	}
 	if (io_uring_sq_ready(&ring))
 		io_uring_submit(&ring);
 	for (;;) {
@@ -195,11 +258,23 @@ int wio_reap(bool wait)
 			continue;
 		if (ret < 0)
 			break;
-		struct chunk *ch = io_uring_cqe_get_data(cqe);
+		uintptr_t ud = (uintptr_t)io_uring_cqe_get_data(cqe);
+		struct chunk *ch = (struct chunk *)ud;
+		unsigned int flags = cqe->flags;
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&ring, cqe);
 		n++;
+		if (ud & WIO_TAG_RECV) {
+			if (deferring)
+				defer_recv(ud, res, flags);
+			else
+				sink_recv_cqe((void *)(ud & ~(uintptr_t)WIO_TAG_RECV),
+					      res, flags);
+			continue;
+		}
+		if (!ud)
+			continue;	/* a cancel */
 		if (res > 0 && ch->done_len + (uint32_t)res < ch->len) {
 			/* Short write: the rest goes out again. */
 			ch->done_len += (uint32_t)res;
@@ -216,6 +291,36 @@ int wio_reap(bool wait)
 #else
 	(void)wait;
 	return 0;
+#endif
+}
+
+/*
+ * Wait until at least one write completes, from inside a receive handler:
+ * receive completions that arrive meanwhile are kept for the next
+ * wio_reap(), so that a connection's data is never handled out of order.
+ */
+int wio_wait_write(void)
+{
+#ifdef HAVE_LIBURING
+	unsigned int before = inflight;
+
+	if (!use_uring || !inflight)
+		return -1;
+	deferring = true;
+	while (inflight == before)
+		wio_reap(true);
+	deferring = false;
+	return 0;
+#else
+	return -1;
+#endif
+}
+
+void wio_kick(void)
+{
+#ifdef HAVE_LIBURING
+	if (use_uring && io_uring_sq_ready(&ring))
+		io_uring_submit(&ring);
 #endif
 }
 
@@ -241,6 +346,8 @@ void wio_exit(void)
 			wio_reap(true);
 		io_uring_queue_exit(&ring);
 		use_uring = false;
+		free(dq);
+		dq = NULL;
 	}
 #endif
 }

@@ -8,6 +8,10 @@
  * the charge must stay until the pages are really released.  The creating
  * mm's pinned_vm is raised as well so /proc/PID/status (VmPin) shows who
  * holds the memory.
+ *
+ * The cap has one setter, used by the module parameter and by netlink, so
+ * both announce a change the same way.  The registry of pools lives here
+ * too: ids, names and the list the control plane walks.
  */
 
 #include <linux/atomic.h>
@@ -19,11 +23,32 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/string.h>
 
+#include "compat.h"
 #include "hugeslab.h"
 
 static unsigned int max_pinned_mb;
-module_param(max_pinned_mb, uint, 0644);
+static DEFINE_MUTEX(cap_lock);
+
+static int max_pinned_mb_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int mb;
+	int ret;
+
+	ret = kstrtouint(val, 0, &mb);
+	if (ret)
+		return ret;
+	return hugeslab_set_cap_mb(mb);
+}
+
+static const struct kernel_param_ops max_pinned_mb_ops = {
+	.set	= max_pinned_mb_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(max_pinned_mb, &max_pinned_mb_ops, &max_pinned_mb, 0644);
+__MODULE_PARM_TYPE(max_pinned_mb, "uint");
 MODULE_PARM_DESC(max_pinned_mb,
 		 "Cap on the memory pinned by all pools together, in MiB (0 at load: half of RAM)");
 
@@ -35,10 +60,34 @@ static atomic64_t limit_failures = ATOMIC64_INIT(0);
 static DEFINE_MUTEX(pools_lock);
 static LIST_HEAD(pools);
 static u64 nr_pools;
+static u64 last_pool_id;
 
 static u64 cap_bytes(void)
 {
 	return (u64)READ_ONCE(max_pinned_mb) << 20;
+}
+
+/**
+ * hugeslab_set_cap_mb() - set the module-wide cap, and announce the change
+ * @mb: new cap in MiB; pools already created keep their memory
+ *
+ * Both the max_pinned_mb parameter and the netlink SET_CAP command end
+ * here.  Before the module is initialized (parameters given at load), the
+ * value is only stored.
+ *
+ * Return: 0.
+ */
+int hugeslab_set_cap_mb(unsigned int mb)
+{
+	unsigned int old;
+
+	mutex_lock(&cap_lock);
+	old = max_pinned_mb;
+	WRITE_ONCE(max_pinned_mb, mb);
+	mutex_unlock(&cap_lock);
+	if (old != mb)
+		hugeslab_nl_cap_changed((u64)old << 20, (u64)mb << 20);
+	return 0;
 }
 
 static int charge_cap(u64 bytes)
@@ -81,11 +130,14 @@ int hugeslab_charge(struct hugeslab_pool *pool)
 {
 	unsigned long pages = pool->size >> PAGE_SHIFT;
 	struct user_struct *user;
+	u32 reason;
 	int ret;
 
 	ret = charge_cap(pool->size);
-	if (ret)
+	if (ret) {
+		reason = HUGESLAB_FAIL_CAP;
 		goto fail;
+	}
 	pool->cap_charged = pool->size;
 
 	if (!capable(CAP_IPC_LOCK)) {
@@ -95,6 +147,7 @@ int hugeslab_charge(struct hugeslab_pool *pool)
 			free_uid(user);
 			atomic64_sub(pool->size, &pinned_bytes);
 			pool->cap_charged = 0;
+			reason = HUGESLAB_FAIL_MEMLOCK;
 			goto fail;
 		}
 		pool->locked_user = user;
@@ -107,6 +160,7 @@ int hugeslab_charge(struct hugeslab_pool *pool)
 
 fail:
 	atomic64_inc(&limit_failures);
+	hugeslab_nl_alloc_failed(pool, reason);
 	return ret;
 }
 
@@ -132,26 +186,129 @@ void hugeslab_uncharge(struct hugeslab_pool *pool)
 	pool->cap_charged = 0;
 }
 
-void hugeslab_count_alloc_failure(void)
+/**
+ * hugeslab_count_alloc_failure() - count and announce a CREATE that found
+ * no free 2 MiB pages
+ * @pool: the pool that could not be filled
+ */
+void hugeslab_count_alloc_failure(struct hugeslab_pool *pool)
 {
 	atomic64_inc(&alloc_failures);
+	hugeslab_nl_alloc_failed(pool, HUGESLAB_FAIL_NOMEM);
 }
 
-void hugeslab_pool_register(struct hugeslab_pool *pool)
+/**
+ * hugeslab_pool_register() - give a new pool its id and reserve its name
+ * @pool: pool being created, not yet live
+ *
+ * Registered pools count in nr_pools; they are seen by the control plane
+ * and by ATTACH only once hugeslab_pool_publish() has made them live.
+ *
+ * Return: 0, or -EEXIST when a registered pool already has @pool's name.
+ */
+int hugeslab_pool_register(struct hugeslab_pool *pool)
 {
+	struct hugeslab_pool *p;
+
 	mutex_lock(&pools_lock);
+	if (pool->name[0]) {
+		list_for_each_entry(p, &pools, list) {
+			if (!strcmp(p->name, pool->name)) {
+				mutex_unlock(&pools_lock);
+				return -EEXIST;
+			}
+		}
+	}
+	/* Ids only grow, so the list stays sorted and dumps can resume. */
+	pool->id = ++last_pool_id;
 	list_add_tail(&pool->list, &pools);
 	nr_pools++;
 	mutex_unlock(&pools_lock);
 	atomic64_inc(&nr_created);
+	return 0;
 }
 
+/**
+ * hugeslab_pool_publish() - make a completely filled pool visible
+ * @pool: registered pool whose slabs are all in
+ */
+void hugeslab_pool_publish(struct hugeslab_pool *pool)
+{
+	mutex_lock(&pools_lock);
+	pool->live = true;
+	mutex_unlock(&pools_lock);
+}
+
+/**
+ * hugeslab_pool_unregister() - forget a pool and release its name
+ * @pool: pool being freed; may never have been registered
+ */
 void hugeslab_pool_unregister(struct hugeslab_pool *pool)
 {
 	mutex_lock(&pools_lock);
-	list_del(&pool->list);
-	nr_pools--;
+	if (!list_empty(&pool->list)) {
+		list_del_init(&pool->list);
+		nr_pools--;
+	}
+	pool->live = false;
 	mutex_unlock(&pools_lock);
+}
+
+/**
+ * hugeslab_pool_get_by_name() - find a live pool and take a reference on it
+ * @name: NUL-terminated name
+ *
+ * A pool whose backing file is in its final fput is already dead, even if
+ * its release has not unregistered it yet: it is not found.
+ *
+ * Return: the pool with a reference on its backing file, which the caller
+ * must fput(), or an ERR_PTR(-ENOENT).
+ */
+struct hugeslab_pool *hugeslab_pool_get_by_name(const char *name)
+{
+	struct hugeslab_pool *p, *found = ERR_PTR(-ENOENT);
+
+	mutex_lock(&pools_lock);
+	list_for_each_entry(p, &pools, list) {
+		if (p->live && !strcmp(p->name, name)) {
+			/* The file cannot be freed: its release needs the lock. */
+			if (hugeslab_get_file_unless_zero(p->backing))
+				found = p;
+			break;
+		}
+	}
+	mutex_unlock(&pools_lock);
+	return found;
+}
+
+void hugeslab_pools_lock(void)
+{
+	mutex_lock(&pools_lock);
+}
+
+void hugeslab_pools_unlock(void)
+{
+	mutex_unlock(&pools_lock);
+}
+
+/**
+ * hugeslab_pool_next_locked() - the live pool with the lowest id >= @min_id
+ * @min_id: where to start
+ *
+ * Context: hugeslab_pools_lock() held, which keeps the pool from being
+ * freed until it is dropped.
+ *
+ * Return: the pool or NULL.
+ */
+struct hugeslab_pool *hugeslab_pool_next_locked(u64 min_id)
+{
+	struct hugeslab_pool *p;
+
+	lockdep_assert_held(&pools_lock);
+	list_for_each_entry(p, &pools, list)
+		if (p->live && p->id >= min_id)
+			return p;
+	return NULL;
 }
 
 void hugeslab_stats_read(struct hugeslab_stats *stats)

@@ -8,6 +8,7 @@
 #ifndef _HUGESLAB_COMPAT_H
 #define _HUGESLAB_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/mm.h>
 
 #if !IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
@@ -24,12 +25,34 @@ static inline void hugeslab_vm_flags_set(struct vm_area_struct *vma,
 {
 	vma->vm_flags |= flags;
 }
+
+static inline void hugeslab_vm_flags_clear(struct vm_area_struct *vma,
+					   vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
 #else
 static inline void hugeslab_vm_flags_set(struct vm_area_struct *vma,
 					 vm_flags_t flags)
 {
 	vm_flags_set(vma, flags);
 }
+
+static inline void hugeslab_vm_flags_clear(struct vm_area_struct *vma,
+					   vm_flags_t flags)
+{
+	vm_flags_clear(vma, flags);
+}
 #endif
+
+/*
+ * A reference on a file that may be in its final fput.  6.1 and 6.12 both
+ * count struct file references in an atomic_long_t f_count; 6.13 changed
+ * that to file_ref_t, where this would become file_ref_get().
+ */
+static inline bool hugeslab_get_file_unless_zero(struct file *file)
+{
+	return atomic_long_inc_not_zero(&file->f_count);
+}
 
 #endif /* _HUGESLAB_COMPAT_H */

@@ -5,12 +5,16 @@
 #ifndef _HUGESLAB_H
 #define _HUGESLAB_H
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 
 #include <linux/hugeslab.h>
+#include <linux/hugeslab_netlink.h>
+
+#define HUGESLAB_VERSION "0.2.0"
 
 struct file;
 struct folio;
@@ -35,7 +39,14 @@ struct vm_area_struct;
  * @id: unique id, for logs and the control plane
  * @owner_pid: tgid of the creator
  * @owner_uid: uid of the creator
- * @list: entry in the module's list of live pools
+ * @name: NUL-terminated name, empty for an unnamed pool; unique among
+ *	registered pools
+ * @ctime_ns: creation time, CLOCK_REALTIME
+ * @node_slabs: slabs per NUMA node (nr_node_ids entries), set when live
+ * @live: every slab is in; set under the registry lock, once
+ * @nr_files: device files holding the pool (creator and attachers)
+ * @nr_dmabufs: exported dma-bufs not yet released
+ * @list: entry in the module's list of pools, sorted by @id
  */
 struct hugeslab_pool {
 	struct file *backing;
@@ -51,16 +62,28 @@ struct hugeslab_pool {
 	u64 id;
 	pid_t owner_pid;
 	kuid_t owner_uid;
+	char name[HUGESLAB_NAME_MAX];
+	u64 ctime_ns;
+	unsigned long *node_slabs;
+	bool live;
+	atomic_t nr_files;
+	atomic_t nr_dmabufs;
 	struct list_head list;
 };
 
-/* account.c: module-wide cap, RLIMIT_MEMLOCK, counters */
+/* account.c: module-wide cap, RLIMIT_MEMLOCK, counters, the pool registry */
 int hugeslab_charge(struct hugeslab_pool *pool);
 void hugeslab_uncharge(struct hugeslab_pool *pool);
-void hugeslab_count_alloc_failure(void);
+void hugeslab_count_alloc_failure(struct hugeslab_pool *pool);
 void hugeslab_stats_read(struct hugeslab_stats *stats);
-void hugeslab_pool_register(struct hugeslab_pool *pool);
+int hugeslab_set_cap_mb(unsigned int mb);
+int hugeslab_pool_register(struct hugeslab_pool *pool);
+void hugeslab_pool_publish(struct hugeslab_pool *pool);
 void hugeslab_pool_unregister(struct hugeslab_pool *pool);
+struct hugeslab_pool *hugeslab_pool_get_by_name(const char *name);
+void hugeslab_pools_lock(void);
+void hugeslab_pools_unlock(void);
+struct hugeslab_pool *hugeslab_pool_next_locked(u64 min_id);
 int hugeslab_account_init(void);
 
 /* backing.c: the internal tmpfs mounts and the guarded shmem file */
@@ -70,11 +93,26 @@ int hugeslab_backing_init(void);
 void hugeslab_backing_exit(void);
 
 /* pool.c: CREATE, teardown and queries */
-struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args);
+struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
+					   const char *name);
+int hugeslab_name_check(const char *name);
+unsigned int hugeslab_pool_nr_mappings(struct hugeslab_pool *pool);
 void hugeslab_pool_free(struct hugeslab_pool *pool);
 int hugeslab_pool_info(struct hugeslab_pool *pool,
 		       struct hugeslab_info *info);
 int hugeslab_pool_slab_addrs(struct hugeslab_pool *pool,
 			     struct hugeslab_slab_addrs *req);
+
+/* dmabuf.c: dma-buf export of a slab range */
+int hugeslab_dmabuf_export(struct hugeslab_pool *pool,
+			   struct hugeslab_export_dmabuf *req,
+			   struct hugeslab_export_dmabuf __user *uarg);
+
+/* netlink.c: the generic netlink family and its events */
+void hugeslab_nl_pool_event(u8 cmd, struct hugeslab_pool *pool);
+void hugeslab_nl_alloc_failed(struct hugeslab_pool *pool, u32 reason);
+void hugeslab_nl_cap_changed(u64 old_bytes, u64 new_bytes);
+int hugeslab_nl_init(void);
+void hugeslab_nl_exit(void);
 
 #endif /* _HUGESLAB_H */

@@ -7,6 +7,8 @@
  * mapped with mmap(MAP_SHARED).  See Documentation/hugeslab/design.rst.
  */
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -19,17 +21,18 @@
 #include "compat.h"
 #include "hugeslab.h"
 
-#define HUGESLAB_VERSION "0.1.0"
-
 /**
  * struct hugeslab_file - state of one open file of the device
- * @lock: serializes CREATE, so racing threads get one pool and one -EINVAL
- * @pool: the pool once created; published with release semantics and never
- *	changed afterwards, so readers need no lock
+ * @lock: serializes CREATE and ATTACH, so racing threads get one pool and
+ *	one -EINVAL
+ * @pool: the pool once created or attached; published with release
+ *	semantics and never changed afterwards, so readers need no lock
+ * @rdonly: attached with %HUGESLAB_ATTACH_RDONLY; set before @pool
  */
 struct hugeslab_file {
-	struct mutex lock;	/* serializes CREATE */
+	struct mutex lock;	/* serializes CREATE and ATTACH */
 	struct hugeslab_pool *pool;
+	bool rdonly;
 };
 
 static struct hugeslab_pool *file_pool(struct file *file)
@@ -56,21 +59,28 @@ static int hugeslab_release(struct inode *inode, struct file *file)
 {
 	struct hugeslab_file *hf = file->private_data;
 
-	/* Mappings may still hold the backing file; the last one frees it. */
-	if (hf->pool)
+	/*
+	 * Mappings, attached files and dma-bufs may still hold the backing
+	 * file; the last one frees it.
+	 */
+	if (hf->pool) {
+		atomic_dec(&hf->pool->nr_files);
 		fput(hf->pool->backing);
+	}
 	mutex_destroy(&hf->lock);
 	kfree(hf);
 	return 0;
 }
 
-static long ioctl_create(struct hugeslab_file *hf, void __user *uarg)
+static long ioctl_create(struct hugeslab_file *hf, void __user *uarg,
+			 bool named)
 {
-	struct hugeslab_create args;
+	struct hugeslab_create_named args;
 	struct hugeslab_pool *pool;
 	long ret = 0;
 
-	if (copy_from_user(&args, uarg, sizeof(args)))
+	if (copy_from_user(&args, uarg,
+			   named ? sizeof(args) : sizeof(args.create)))
 		return -EFAULT;
 
 	mutex_lock(&hf->lock);
@@ -78,12 +88,49 @@ static long ioctl_create(struct hugeslab_file *hf, void __user *uarg)
 		ret = -EINVAL;
 		goto out;
 	}
-	pool = hugeslab_pool_create(&args);
+	pool = hugeslab_pool_create(&args.create, named ? args.name : NULL);
 	if (IS_ERR(pool)) {
 		ret = PTR_ERR(pool);
 		goto out;
 	}
 	/* Pairs with the acquire in file_pool(). */
+	smp_store_release(&hf->pool, pool);
+out:
+	mutex_unlock(&hf->lock);
+	return ret;
+}
+
+static long ioctl_attach(struct hugeslab_file *hf, void __user *uarg)
+{
+	struct hugeslab_attach args;
+	struct hugeslab_pool *pool;
+	long ret = 0;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags & ~HUGESLAB_ATTACH_FLAGS || args.pad ||
+	    args.reserved[0] || args.reserved[1] ||
+	    hugeslab_name_check(args.name))
+		return -EINVAL;
+
+	mutex_lock(&hf->lock);
+	if (hf->pool) {
+		ret = -EINVAL;
+		goto out;
+	}
+	pool = hugeslab_pool_get_by_name(args.name);
+	if (IS_ERR(pool)) {
+		ret = PTR_ERR(pool);
+		goto out;
+	}
+	if (!uid_eq(current_uid(), pool->owner_uid) && !capable(CAP_SYS_ADMIN)) {
+		fput(pool->backing);
+		ret = -EPERM;
+		goto out;
+	}
+	hf->rdonly = args.flags & HUGESLAB_ATTACH_RDONLY;
+	atomic_inc(&pool->nr_files);
+	/* Pairs with the acquire in file_pool(); hf->rdonly is visible too. */
 	smp_store_release(&hf->pool, pool);
 out:
 	mutex_unlock(&hf->lock);
@@ -124,6 +171,20 @@ static long ioctl_slab_addrs(struct hugeslab_pool *pool, void __user *uarg)
 	return 0;
 }
 
+static long ioctl_export_dmabuf(struct hugeslab_file *hf,
+				struct hugeslab_pool *pool, void __user *uarg)
+{
+	struct hugeslab_export_dmabuf req;
+
+	if (!pool)
+		return -ENODEV;
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (hf->rdonly)
+		return -EACCES;
+	return hugeslab_dmabuf_export(pool, &req, uarg);
+}
+
 static long ioctl_stats(void __user *uarg)
 {
 	struct hugeslab_stats stats;
@@ -142,7 +203,13 @@ static long hugeslab_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case HUGESLAB_IOC_CREATE:
-		return ioctl_create(hf, uarg);
+		return ioctl_create(hf, uarg, false);
+	case HUGESLAB_IOC_CREATE_NAMED:
+		return ioctl_create(hf, uarg, true);
+	case HUGESLAB_IOC_ATTACH:
+		return ioctl_attach(hf, uarg);
+	case HUGESLAB_IOC_EXPORT_DMABUF:
+		return ioctl_export_dmabuf(hf, file_pool(file), uarg);
 	case HUGESLAB_IOC_INFO:
 		return ioctl_info(file_pool(file), uarg);
 	case HUGESLAB_IOC_SLAB_ADDRS:
@@ -156,12 +223,19 @@ static long hugeslab_ioctl(struct file *file, unsigned int cmd,
 static int hugeslab_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct hugeslab_pool *pool = file_pool(file);
+	struct hugeslab_file *hf = file->private_data;
 	unsigned long pool_pages, slab_pages;
 
 	if (!pool)
 		return -ENODEV;
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
+	/* As for a file opened O_RDONLY: no PROT_WRITE, now or later. */
+	if (hf->rdonly) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		hugeslab_vm_flags_clear(vma, VM_MAYWRITE);
+	}
 
 	pool_pages = pool->size >> PAGE_SHIFT;
 	slab_pages = 1UL << (pool->slab_shift - PAGE_SHIFT);
@@ -203,11 +277,16 @@ static int __init hugeslab_init(void)
 	ret = hugeslab_backing_init();
 	if (ret)
 		return ret;
-	ret = misc_register(&hugeslab_misc);
+	ret = hugeslab_nl_init();
 	if (ret)
 		goto backing_exit;
+	ret = misc_register(&hugeslab_misc);
+	if (ret)
+		goto nl_exit;
 	return 0;
 
+nl_exit:
+	hugeslab_nl_exit();
 backing_exit:
 	hugeslab_backing_exit();
 	return ret;
@@ -216,6 +295,7 @@ backing_exit:
 static void __exit hugeslab_exit(void)
 {
 	misc_deregister(&hugeslab_misc);
+	hugeslab_nl_exit();
 	hugeslab_backing_exit();
 }
 

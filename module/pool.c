@@ -4,21 +4,23 @@
  */
 
 #include <linux/capability.h>
+#include <linux/ctype.h>
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
 #include <linux/pagemap.h>
+#include <linux/rbtree.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
 #include "hugeslab.h"
-
-static atomic64_t next_pool_id = ATOMIC64_INIT(0);
 
 static bool reserved_is_zero(const __u64 *reserved, size_t n)
 {
@@ -30,12 +32,39 @@ static bool reserved_is_zero(const __u64 *reserved, size_t n)
 	return true;
 }
 
-static int check_create_args(const struct hugeslab_create *args)
+/**
+ * hugeslab_name_check() - is @name a valid pool name
+ * @name: HUGESLAB_NAME_MAX bytes from userspace
+ *
+ * Return: 0 for 1 to HUGESLAB_NAME_MAX - 1 characters of [A-Za-z0-9._-]
+ * followed by NULs only, -EINVAL otherwise.
+ */
+int hugeslab_name_check(const char *name)
 {
+	size_t len = strnlen(name, HUGESLAB_NAME_MAX);
+	size_t i;
+
+	if (!len || len == HUGESLAB_NAME_MAX)
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+			return -EINVAL;
+	/* NUL padded, so a stale tail cannot hide behind the terminator. */
+	if (memchr_inv(name + len, 0, HUGESLAB_NAME_MAX - len))
+		return -EINVAL;
+	return 0;
+}
+
+static int check_create_args(const struct hugeslab_create *args,
+			     const char *name)
+{
+	u32 flags = name ? HUGESLAB_CREATE_NAMED : HUGESLAB_CREATE_FLAGS;
 	unsigned int shift = args->slab_shift ?: HUGESLAB_SLAB_SHIFT;
 	u64 ram = (u64)totalram_pages() << PAGE_SHIFT;
 
-	if (args->flags & ~HUGESLAB_CREATE_FLAGS || args->pad ||
+	if (name && hugeslab_name_check(name))
+		return -EINVAL;
+	if (args->flags != flags || args->pad ||
 	    !reserved_is_zero(args->reserved, ARRAY_SIZE(args->reserved)))
 		return -EINVAL;
 	if (shift != HUGESLAB_SLAB_SHIFT || shift != HPAGE_PMD_SHIFT)
@@ -81,6 +110,7 @@ static int fill_slabs(struct hugeslab_pool *pool)
 			return -ENOMEM;
 		}
 		pool->slabs[i] = folio;
+		pool->node_slabs[folio_nid(folio)]++;
 		cond_resched();
 	}
 	return 0;
@@ -89,17 +119,20 @@ static int fill_slabs(struct hugeslab_pool *pool)
 /**
  * hugeslab_pool_create() - allocate, charge and fill a pool
  * @args: CREATE arguments, not yet checked
+ * @name: HUGESLAB_NAME_MAX bytes of name for CREATE_NAMED, not yet
+ *	checked, or NULL
  *
  * Return: the pool, whose backing file holds the only reference, or an
  * ERR_PTR with everything already given back.
  */
-struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args)
+struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
+					   const char *name)
 {
 	struct hugeslab_pool *pool;
 	struct file *backing;
 	int ret;
 
-	ret = check_create_args(args);
+	ret = check_create_args(args, name);
 	if (ret)
 		return ERR_PTR(ret);
 
@@ -112,15 +145,19 @@ struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args)
 	pool->nr_slabs = args->size >> pool->slab_shift;
 	pool->numa_node = args->numa_node;
 	pool->flags = args->flags;
-	pool->id = atomic64_inc_return(&next_pool_id);
 	pool->owner_pid = task_tgid_vnr(current);
 	pool->owner_uid = current_uid();
+	pool->ctime_ns = ktime_get_real_ns();
+	if (name)
+		memcpy(pool->name, name, HUGESLAB_NAME_MAX);
 
 	pool->slabs = kvcalloc(pool->nr_slabs, sizeof(*pool->slabs),
 			       GFP_KERNEL_ACCOUNT);
-	if (!pool->slabs) {
+	pool->node_slabs = kcalloc(nr_node_ids, sizeof(*pool->node_slabs),
+				   GFP_KERNEL_ACCOUNT);
+	if (!pool->slabs || !pool->node_slabs) {
 		ret = -ENOMEM;
-		goto free_pool;
+		goto free_slabs;
 	}
 
 	ret = hugeslab_charge(pool);
@@ -134,21 +171,29 @@ struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args)
 		goto free_slabs;
 	}
 	pool->backing = backing;
-	hugeslab_pool_register(pool);
+	atomic_set(&pool->nr_files, 1);
 
+	/* From here on, the backing file's release frees the pool. */
+	ret = hugeslab_pool_register(pool);
+	if (ret)
+		goto put_backing;
 	ret = fill_slabs(pool);
 	if (ret) {
 		if (ret == -ENOMEM)
-			hugeslab_count_alloc_failure();
-		/* The backing file's release frees the pool. */
-		fput(backing);
-		return ERR_PTR(ret);
+			hugeslab_count_alloc_failure(pool);
+		goto put_backing;
 	}
+	hugeslab_pool_publish(pool);
+	hugeslab_nl_pool_event(HUGESLAB_CMD_POOL_CREATED, pool);
 	return pool;
 
+put_backing:
+	fput(backing);
+	return ERR_PTR(ret);
+
 free_slabs:
+	kfree(pool->node_slabs);
 	kvfree(pool->slabs);
-free_pool:
 	kfree(pool);
 	return ERR_PTR(ret);
 }
@@ -162,14 +207,39 @@ free_pool:
  */
 void hugeslab_pool_free(struct hugeslab_pool *pool)
 {
+	bool was_live = pool->live;
 	unsigned long i;
 
+	/* First, so no dump or ATTACH looks at the slabs given back below. */
+	hugeslab_pool_unregister(pool);
+	if (was_live)
+		hugeslab_nl_pool_event(HUGESLAB_CMD_POOL_DESTROYED, pool);
 	for (i = 0; i < pool->nr_slabs && pool->slabs[i]; i++)
 		folio_put(pool->slabs[i]);
-	hugeslab_pool_unregister(pool);
 	hugeslab_uncharge(pool);
+	kfree(pool->node_slabs);
 	kvfree(pool->slabs);
 	kfree(pool);
+}
+
+/**
+ * hugeslab_pool_nr_mappings() - count the VMAs that map @pool, in any mm
+ * @pool: a live pool
+ *
+ * Return: the number of VMAs.
+ */
+unsigned int hugeslab_pool_nr_mappings(struct hugeslab_pool *pool)
+{
+	struct address_space *mapping = pool->backing->f_mapping;
+	struct rb_node *node;
+	unsigned int n = 0;
+
+	/* The interval tree's iterators are not exported: walk the rbtree. */
+	i_mmap_lock_read(mapping);
+	for (node = rb_first_cached(&mapping->i_mmap); node; node = rb_next(node))
+		n++;
+	i_mmap_unlock_read(mapping);
+	return n;
 }
 
 /**

@@ -69,6 +69,11 @@ build_module() {
 	make -C "/lib/modules/$kver/build" M="$out" W=1 modules 2>&1 |
 		tee "$out/build.log"
 	[[ ${PIPESTATUS[0]} -eq 0 && -f $out/hugeslab.ko ]] || return 1
+	# The selftests' test-only dma-buf importer, for the same kernel.
+	cp -r selftests/hugeslab/importer "$out/importer"
+	make -C "/lib/modules/$kver/build" M="$out/importer" W=1 modules 2>&1 |
+		tee -a "$out/build.log"
+	[[ ${PIPESTATUS[0]} -eq 0 && -f $out/importer/hugeslab_importer.ko ]] || return 1
 	# W=1 must stay silent.
 	! grep -E 'warning:|error:' "$out/build.log"
 }
@@ -88,8 +93,11 @@ check_checkpatch() {
 	local cp=(perl "$SRC/scripts/checkpatch.pl" --no-tree --terse -f)
 	{
 		"${cp[@]}" --strict module/*.c module/*.h \
-			include/uapi/linux/hugeslab.h
-		"${cp[@]}" selftests/hugeslab/*.c selftests/hugeslab/*.h
+			include/uapi/linux/hugeslab.h \
+			include/uapi/linux/hugeslab_netlink.h
+		"${cp[@]}" selftests/hugeslab/*.c selftests/hugeslab/*.h \
+			selftests/hugeslab/importer/*.c \
+			selftests/hugeslab/importer/*.h
 	} | tee /dev/stderr | { ! grep -E ': (ERROR|WARNING|CHECK):'; }
 }
 
@@ -97,7 +105,7 @@ check_checkpatch() {
 check_uapi() {
 	local t=$BUILD/uapi
 	mkdir -p "$t"
-	printf '#include <linux/hugeslab.h>\nint main(void) { return 0; }\n' >"$t/c99.c"
+	printf '#include <linux/hugeslab.h>\n#include <linux/hugeslab_netlink.h>\nint main(void) { return 0; }\n' >"$t/c99.c"
 	gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude/uapi \
 		-o "$t/c99" "$t/c99.c" || return 1
 	gcc -std=c11 -Wall -Wextra -Werror -Wpadded -Iinclude/uapi \
@@ -109,7 +117,9 @@ vm_payload() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp "$BUILD"/selftests/* "$dir/" &&
-		cp "$BUILD/module-$kver/hugeslab.ko" "$dir/" || return 1
+		cp "$BUILD/module-$kver/hugeslab.ko" \
+			"$BUILD/module-$kver/importer/hugeslab_importer.ko" "$dir/" ||
+		return 1
 	if [[ -d $BUILD/vm-lib ]]; then
 		cp -r "$BUILD/vm-lib" "$dir/lib"
 	fi

@@ -12,6 +12,10 @@ if ! insmod ./hugeslab.ko; then
 fi
 echo "# /dev/hugeslab: $(ls -l /dev/hugeslab)"
 echo "# max_pinned_mb=$(cat /sys/module/hugeslab/parameters/max_pinned_mb)"
+# The test-only dma-buf importer (dmabuf_test skips its checks without it).
+if [ -f hugeslab_importer.ko ] && ! insmod ./hugeslab_importer.ko; then
+	echo "# insmod hugeslab_importer.ko failed"
+fi
 
 export HUGESLAB_KO=/payload/hugeslab.ko
 for t in $(cat selftests.list); do

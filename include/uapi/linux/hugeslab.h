@@ -20,6 +20,12 @@
 /* Hard upper bound on one pool, independent of any runtime limit. */
 #define HUGESLAB_MAX_POOL_SIZE	(1ULL << 40)
 
+/*
+ * Bytes of a pool name, terminating NUL included.  A name is 1 to 31 of
+ * the characters [A-Za-z0-9._-], unique among the live pools.
+ */
+#define HUGESLAB_NAME_MAX	32
+
 #define HUGESLAB_IOC_MAGIC	0xB9
 
 /**
@@ -30,13 +36,21 @@
  * - EINVAL: unknown flags, a non-zero reserved or pad field, a slab_shift
  *   other than 0 or 21, a size that is zero, not a multiple of the slab size
  *   or above %HUGESLAB_MAX_POOL_SIZE or the machine's memory, an offline or
- *   out-of-range NUMA node, or CREATE on a file that already holds a pool.
- * - ENODEV: INFO, SLAB_ADDRS or mmap on a file that holds no pool yet.
+ *   out-of-range NUMA node, CREATE or ATTACH on a file that already holds a
+ *   pool, a malformed name, an EXPORT_DMABUF range that is empty, not slab
+ *   aligned or past the end of the pool.
+ * - EEXIST: CREATE_NAMED with a name that a live pool already has.
+ * - ENOENT: ATTACH to a name no live pool has.
+ * - EACCES: mmap with PROT_WRITE or EXPORT_DMABUF on a read-only attached
+ *   file.
+ * - ENODEV: INFO, SLAB_ADDRS, EXPORT_DMABUF or mmap on a file that holds no
+ *   pool yet.
  * - EFAULT: an argument or user array pointer is not accessible.
  * - ENOMEM: the pool would exceed RLIMIT_MEMLOCK or the module's
  *   max_pinned_mb cap, or the kernel could not find enough free 2 MiB pages.
  * - EPERM: RLIMIT_MEMLOCK is zero and the caller lacks CAP_IPC_LOCK (as for
- *   mlock(2)); SLAB_ADDRS without CAP_SYS_ADMIN.
+ *   mlock(2)); SLAB_ADDRS without CAP_SYS_ADMIN; ATTACH to another user's
+ *   pool without CAP_SYS_ADMIN.
  * - EINTR: a fatal signal arrived while the slabs were being allocated.
  * - ENOTTY: unknown ioctl command.
  *
@@ -50,7 +64,8 @@
  * @slab_shift: log2 of the slab size; 0 selects %HUGESLAB_SLAB_SHIFT, which
  *	is also the only other accepted value
  * @numa_node: node to allocate every slab on, or -1 for no preference
- * @flags: must be 0; no flags are defined yet
+ * @flags: 0 for %HUGESLAB_IOC_CREATE, %HUGESLAB_CREATE_NAMED for
+ *	%HUGESLAB_IOC_CREATE_NAMED
  * @pad: must be 0
  * @reserved: must be 0
  *
@@ -70,6 +85,22 @@ struct hugeslab_create {
 };
 
 #define HUGESLAB_CREATE_FLAGS	0U
+#define HUGESLAB_CREATE_NAMED	(1U << 0)
+
+/**
+ * struct hugeslab_create_named - argument of %HUGESLAB_IOC_CREATE_NAMED
+ * @create: as for %HUGESLAB_IOC_CREATE, with @create.flags
+ *	%HUGESLAB_CREATE_NAMED
+ * @name: the pool's name, NUL terminated and NUL padded
+ *	(see %HUGESLAB_NAME_MAX)
+ *
+ * Creates a pool that other processes can attach by name with
+ * %HUGESLAB_IOC_ATTACH.  The name is released when the pool dies.
+ */
+struct hugeslab_create_named {
+	struct hugeslab_create create;
+	char name[HUGESLAB_NAME_MAX];
+};
 
 /**
  * struct hugeslab_info - argument of %HUGESLAB_IOC_INFO
@@ -136,9 +167,62 @@ struct hugeslab_stats {
 	__aligned_u64 reserved[4];
 };
 
+/**
+ * struct hugeslab_attach - argument of %HUGESLAB_IOC_ATTACH
+ * @name: name of a live pool, NUL terminated and NUL padded
+ * @flags: %HUGESLAB_ATTACH_RDONLY or 0
+ * @pad: must be 0
+ * @reserved: must be 0
+ *
+ * Makes this file, which must not hold a pool yet, a handle of the named
+ * pool, as if it had created it: mmap, INFO and the rest work on it, and it
+ * keeps the pool alive until it is closed.  The caller must have the pool
+ * creator's uid or CAP_SYS_ADMIN.  With %HUGESLAB_ATTACH_RDONLY (for
+ * monitors) mmap refuses PROT_WRITE and mprotect cannot add it later, and
+ * EXPORT_DMABUF is refused.  Charges stay with the creator.
+ */
+struct hugeslab_attach {
+	char name[HUGESLAB_NAME_MAX];
+	__u32 flags;
+	__u32 pad;
+	__aligned_u64 reserved[2];
+};
+
+#define HUGESLAB_ATTACH_RDONLY	(1U << 0)
+#define HUGESLAB_ATTACH_FLAGS	HUGESLAB_ATTACH_RDONLY
+
+/**
+ * struct hugeslab_export_dmabuf - argument of %HUGESLAB_IOC_EXPORT_DMABUF
+ * @offset: in: start of the range in the pool, slab aligned
+ * @length: in: bytes, a non-zero multiple of the slab size
+ * @flags: in: %HUGESLAB_DMABUF_CLOEXEC or 0
+ * @fd: out: the dma-buf file descriptor
+ * @reserved: must be 0
+ *
+ * Exports a range of the pool as a dma-buf, for RDMA (ibv_reg_dmabuf_mr) or
+ * any other importing driver.  Mapping it for a device gives one scatterlist
+ * entry per slab.  The dma-buf keeps the pool alive until it is released.
+ * The file descriptor is opened O_RDWR.
+ */
+struct hugeslab_export_dmabuf {
+	__aligned_u64 offset;
+	__aligned_u64 length;
+	__u32 flags;
+	__s32 fd;
+	__aligned_u64 reserved[2];
+};
+
+#define HUGESLAB_DMABUF_CLOEXEC	(1U << 0)
+#define HUGESLAB_DMABUF_FLAGS	HUGESLAB_DMABUF_CLOEXEC
+
 #define HUGESLAB_IOC_CREATE	_IOW(HUGESLAB_IOC_MAGIC, 0x01, struct hugeslab_create)
 #define HUGESLAB_IOC_INFO	_IOWR(HUGESLAB_IOC_MAGIC, 0x02, struct hugeslab_info)
 #define HUGESLAB_IOC_SLAB_ADDRS	_IOWR(HUGESLAB_IOC_MAGIC, 0x03, struct hugeslab_slab_addrs)
 #define HUGESLAB_IOC_STATS	_IOR(HUGESLAB_IOC_MAGIC, 0x04, struct hugeslab_stats)
+#define HUGESLAB_IOC_CREATE_NAMED \
+	_IOW(HUGESLAB_IOC_MAGIC, 0x01, struct hugeslab_create_named)
+#define HUGESLAB_IOC_ATTACH	_IOW(HUGESLAB_IOC_MAGIC, 0x05, struct hugeslab_attach)
+#define HUGESLAB_IOC_EXPORT_DMABUF \
+	_IOWR(HUGESLAB_IOC_MAGIC, 0x06, struct hugeslab_export_dmabuf)
 
 #endif /* _UAPI_LINUX_HUGESLAB_H */

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test-only dma-buf importer for the hugeslab selftests.  It plays the part
+ * of a device driver (an RDMA NIC registering a dma-buf MR): attach, map for
+ * DMA, look at the scatterlist, unmap, detach.  Not for production.
+ */
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "importer.h"
+
+static struct platform_device *importer_pdev;
+
+/* 6.2 made the map call take the reservation lock itself, or not. */
+#ifdef HAVE_DMA_BUF_MAP_ATTACHMENT_UNLOCKED
+#define importer_map	dma_buf_map_attachment_unlocked
+#define importer_unmap	dma_buf_unmap_attachment_unlocked
+#else
+#define importer_map	dma_buf_map_attachment
+#define importer_unmap	dma_buf_unmap_attachment
+#endif
+
+static int report(struct sg_table *sgt, struct hs_import *req)
+{
+	struct hs_import_ent __user *uents = u64_to_user_ptr(req->ents);
+	unsigned int i, n = min(sgt->orig_nents, req->count);
+	struct hs_import_ent *ents;
+	struct scatterlist *sg;
+	int ret = 0;
+
+	ents = kcalloc(sgt->orig_nents, sizeof(*ents), GFP_KERNEL);
+	if (!ents)
+		return -ENOMEM;
+	for_each_sgtable_sg(sgt, sg, i) {
+		ents[i].phys = sg_phys(sg);
+		ents[i].len = sg->length;
+	}
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		ents[i].dma = sg_dma_address(sg);
+		ents[i].dma_len = sg_dma_len(sg);
+	}
+	if (copy_to_user(uents, ents, n * sizeof(*ents)))
+		ret = -EFAULT;
+	kfree(ents);
+	req->count = n;
+	req->orig_nents = sgt->orig_nents;
+	req->nents = sgt->nents;
+	return ret;
+}
+
+static long importer_map_ioctl(void __user *uarg)
+{
+	struct dma_buf_attachment *attach;
+	struct hs_import req;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	long ret;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	dmabuf = dma_buf_get(req.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	attach = dma_buf_attach(dmabuf, &importer_pdev->dev);
+	if (IS_ERR(attach)) {
+		ret = PTR_ERR(attach);
+		goto put;
+	}
+	sgt = importer_map(attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto detach;
+	}
+	req.size = dmabuf->size;
+	ret = report(sgt, &req);
+	importer_unmap(attach, sgt, DMA_BIDIRECTIONAL);
+	if (!ret && copy_to_user(uarg, &req, sizeof(req)))
+		ret = -EFAULT;
+detach:
+	dma_buf_detach(dmabuf, attach);
+put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static long importer_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	switch (cmd) {
+	case HS_IMPORT_MAP:
+		return importer_map_ioctl((void __user *)arg);
+	}
+	return -ENOTTY;
+}
+
+static const struct file_operations importer_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= importer_ioctl,
+};
+
+static struct miscdevice importer_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "hugeslab_importer",
+	.fops	= &importer_fops,
+	.mode	= 0600,
+};
+
+static int __init importer_init(void)
+{
+	int ret;
+
+	importer_pdev = platform_device_register_simple("hugeslab_importer",
+							-1, NULL, 0);
+	if (IS_ERR(importer_pdev))
+		return PTR_ERR(importer_pdev);
+	ret = dma_coerce_mask_and_coherent(&importer_pdev->dev,
+					   DMA_BIT_MASK(64));
+	if (ret)
+		goto unregister;
+	ret = misc_register(&importer_misc);
+	if (ret)
+		goto unregister;
+	return 0;
+
+unregister:
+	platform_device_unregister(importer_pdev);
+	return ret;
+}
+
+static void __exit importer_exit(void)
+{
+	misc_deregister(&importer_misc);
+	platform_device_unregister(importer_pdev);
+}
+
+module_init(importer_init);
+module_exit(importer_exit);
+
+MODULE_DESCRIPTION("hugeslab selftests: test-only dma-buf importer");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(DMA_BUF);

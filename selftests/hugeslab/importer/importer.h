@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Interface of the test-only dma-buf importer (/dev/hugeslab_importer):
+ * the selftests hand it a dma-buf fd, it attaches a device of its own,
+ * maps the buffer for DMA and reports the scatterlist.
+ */
+#ifndef HUGESLAB_IMPORTER_H
+#define HUGESLAB_IMPORTER_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define HS_IMPORTER_PATH	"/dev/hugeslab_importer"
+
+/**
+ * struct hs_import_ent - one scatterlist entry
+ * @phys: physical address of the CPU entry
+ * @len: bytes of the CPU entry
+ * @dma: DMA address of the mapped entry (same index), if there is one
+ * @dma_len: bytes of the mapped entry, 0 past the mapped entries
+ */
+struct hs_import_ent {
+	__u64 phys;
+	__u64 len;
+	__u64 dma;
+	__u64 dma_len;
+};
+
+/**
+ * struct hs_import - argument of %HS_IMPORT_MAP
+ * @fd: in: dma-buf file descriptor
+ * @count: in: capacity of @ents; out: entries written
+ * @ents: in: user pointer to struct hs_import_ent[@count]
+ * @size: out: size of the dma-buf
+ * @orig_nents: out: CPU entries of the mapping
+ * @nents: out: DMA entries of the mapping
+ */
+struct hs_import {
+	__s32 fd;
+	__u32 count;
+	__u64 ents;
+	__u64 size;
+	__u32 orig_nents;
+	__u32 nents;
+};
+
+#define HS_IMPORT_MAP	_IOWR('h', 0x01, struct hs_import)
+
+#endif /* HUGESLAB_IMPORTER_H */

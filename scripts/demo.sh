@@ -138,6 +138,7 @@ awk -v secs="$SECS" '
 		printf "  %-28s %-26s %-26s\n", "", "hugeslab (zero-copy)", "baseline (malloc+write)"
 		printf "  %-28s %-26s %-26s\n", "", "--------------------", "-----------------------"
 		row("memory", "backend", "")
+		row("receive path", "recv", "")
 		row("write path", "engine", "")
 		row("throughput (MB/s)", "mbps", "%.1f")
 		row("data received (MiB)", "mib", "")

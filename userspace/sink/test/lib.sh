@@ -24,7 +24,14 @@ SINK_PID=
 PORT=
 
 log() { echo "# $T: $*"; }
-fail() { echo "FAIL: $T: $*"; [ -n "$SINK_PID" ] && kill -9 "$SINK_PID" 2>/dev/null; exit 1; }
+fail() {
+	echo "FAIL: $T: $*"
+	[ -n "$SINK_PID" ] && kill -9 "$SINK_PID" 2>/dev/null
+	for f in sink.err source.rc source.err source.out sink.sum source.sum; do
+		[ -s "$W/$f" ] && tail -n 15 "$W/$f" | sed "s/^/# $f: /"
+	done
+	exit 1
+}
 skip() { echo "SKIP: $T: $*"; exit 77; }
 
 # Files must be on a file system that takes O_DIRECT (not tmpfs).
@@ -81,6 +88,9 @@ source_run() {
 	rm -f "$W/source.sum" "$W/acked"
 	"$SOURCE" -C "127.0.0.1:$PORT" -q --acked-out "$W/acked" \
 		--summary "$W/source.sum" "$@" >"$W/source.out" 2>"$W/source.err"
+	rc=$?
+	echo "exit status $rc" >"$W/source.rc"
+	return $rc
 }
 
 # sum FILE KEY: value of KEY in a key=value summary file.

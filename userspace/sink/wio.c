@@ -208,7 +208,7 @@ struct deferred {
 	unsigned int flags;
 };
 static struct deferred *dq;
-static size_t dq_n, dq_cap;
+static size_t dq_head, dq_n, dq_cap;
 static bool deferring;
 
 static void defer_recv(uintptr_t ud, int res, unsigned int flags)
@@ -226,6 +226,22 @@ static void defer_recv(uintptr_t ud, int res, unsigned int flags)
 	}
 	dq[dq_n++] = (struct deferred){ ud, res, flags };
 }
+
+/* Oldest first; handlers may defer more, which then come after. */
+static int drain_deferred(void)
+{
+	int n = 0;
+
+	while (dq_head < dq_n) {
+		struct deferred d = dq[dq_head++];
+
+		sink_recv_cqe((void *)(d.ud & ~(uintptr_t)WIO_TAG_RECV), d.res,
+			      d.flags);
+		n++;
+	}
+	dq_head = dq_n = 0;
+	return n;
+}
 #endif
 
 int wio_reap(bool wait)
@@ -236,17 +252,8 @@ int wio_reap(bool wait)
 
 	if (!use_uring)
 		return 0;
-	if (dq_n && !deferring) {
-		size_t i, cnt = dq_n;
-
-		/* Handlers may not defer again: deferring is off here. */
-		for (i = 0; i < cnt; i++)
-			sink_recv_cqe((void *)(dq[i].ud & ~(uintptr_t)WIO_TAG_RECV),
-				      dq[i].res, dq[i].flags);
-		memmove(dq, dq + cnt, (dq_n - cnt) * sizeof(*dq));
-		dq_n -= cnt;
-		n += (int)cnt;
-	}
+	if (!deferring)
+		n += drain_deferred();
 	if (io_uring_sq_ready(&ring))
 		io_uring_submit(&ring);
 	for (;;) {
@@ -266,7 +273,8 @@ int wio_reap(bool wait)
 		io_uring_cqe_seen(&ring, cqe);
 		n++;
 		if (ud & WIO_TAG_RECV) {
-			if (deferring)
+			/* behind deferred ones, never ahead of them */
+			if (deferring || dq_n)
 				defer_recv(ud, res, flags);
 			else
 				sink_recv_cqe((void *)(ud & ~(uintptr_t)WIO_TAG_RECV),
@@ -287,6 +295,8 @@ int wio_reap(bool wait)
 			ch->done_len = ch->len;
 		sink_chunk_done(ch, res > 0 ? 0 : (res == 0 ? -EIO : res));
 	}
+	if (!deferring)
+		n += drain_deferred();
 	return n;
 #else
 	(void)wait;

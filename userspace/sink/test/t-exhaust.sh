@@ -14,3 +14,13 @@ show_summary
 [ "$(sum "$W/sink.sum" empty_waits)" -gt 0 ] || fail "the pool never ran empty"
 [ "$(sum "$W/sink.sum" records)" = "$(sum "$W/source.sum" records)" ] || fail "records lost"
 verify_acked
+
+# Again with records of 1 byte .. 1 MiB and 4 buffers: the multishot
+# receive's ring runs dry over and over while records straddle buffers.
+start_sink --exit-after 4 --pool 8M --buf-size 2M
+source_run -c 4 -n 32M -s 1-1M -w 4M || { cat "$W/source.err"; fail "source failed (round 2)"; }
+wait_sink
+show_summary
+[ "$(sum "$W/sink.sum" pool_hwm_bufs)" -le 4 ] || fail "pool high-water above the pool (round 2)"
+[ "$(sum "$W/sink.sum" records)" = "$(sum "$W/source.sum" records)" ] || fail "records lost (round 2)"
+verify_acked

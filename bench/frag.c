@@ -7,7 +7,7 @@
  * libhugeslab (-DUSE_HS), where the packets come from a pool and the small
  * records stay on glibc's heap.
  *
- * Variant a: 4 threads x R rounds; a round is a burst of 2048 packets of
+ * Variant a: 4 threads x 256 rounds; a round is a burst of 2048 packets of
  *   512..9000 bytes (filled), of which every 64th is kept for 8 rounds and
  *   the rest freed in arrival order.
  * Variant b: 8 threads x 32 rounds; a round is 256 x {64 B header, 128 KiB
@@ -127,7 +127,7 @@ static void variant_a(uint64_t *seed)
 	static _Thread_local void *held[A_BURST];
 	static _Thread_local size_t lens[A_BURST];
 	struct a_kept *k = calloc(1, sizeof(*k));
-	unsigned int rounds = (unsigned int)(48 * scale), r, i, j, done;
+	unsigned int rounds = (unsigned int)(256 * scale), r, i, j, done;
 
 	if (rounds < 2)
 		rounds = 2;

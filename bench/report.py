@@ -354,11 +354,66 @@ def headline(fp, d):
                 if not x or not g:
                     continue
                 body.append(["(%s) %s" % (v, LABEL.get(c, c)), "%.0f" % mib(x["peak"]), "%.0f" % mib(x["final"]),
-                             "%.1f" % mib(x["live"]), "%.2fx" % (x["gbps"] / g["gbps"]) if g["gbps"] else "-"])
+                             "%.1f" % mib(x["live"]), fmt_ratio(*x["ratio"]) if x["ratio"] else "-"])
         L += ["Fragmentation (details below): RSS in MiB and throughput relative to",
               "glibc in the same run.", ""]
         L += table(["variant / allocator", "peak RSS", "RSS after idle", "live MiB", "throughput vs glibc"], body)
+    L += other_claims(d)
     return L
+
+
+def other_claims(d):
+    """One line per remaining workload, from the same files as the sections."""
+    body = []
+    lr = {p[0]: p for p in rows(os.path.join(d, "leak.tsv"), "leakres")}
+    if "glibc" in lr and "hugeslab" in lr:
+        g, h = lr["glibc"], lr["hugeslab"]
+        body.append(["forgotten buffers, 20 s",
+                     "heap RSS +%.1f MiB and growing, no report" % (mib(g[5]) - mib(g[4])),
+                     "RSS +%.1f MiB (pool %.0f MiB); report names %s at %s s" %
+                     (mib(h[5]) - mib(h[4]), mib(h[6]), h[2], h[1])])
+    pr = {p[0]: p for p in rows(os.path.join(d, "pagecache.tsv"), "pcres")}
+    if "buffered" in pr and "odirect" in pr:
+        body.append(["page cache while writing 2 GiB",
+                     "buffered: Cached +%.0f MiB" % mib(pr["buffered"][3]),
+                     "O_DIRECT from the pool: Cached +%.0f MiB" % mib(pr["odirect"][3])])
+    rs = defaultdict(dict)
+    for p in rows(os.path.join(d, "tlb.tsv"), "tlb"):
+        if int(p[1]):
+            rs[p[0]][int(p[1])] = float(p[2])
+    if rs.get("2m") and rs.get("4k"):
+        q = [rs["4k"][r] / rs["2m"][r] for r in rs["4k"] if r in rs["2m"]]
+        body.append(["random reads over 1 GiB (TLB)", "4 KiB pages: %.0f ns" % st.median(rs["4k"].values()),
+                     "2 MiB entries: %.0f ns; 4 KiB takes %s as long" % (st.median(rs["2m"].values()),
+                                                                     fmt_ratio(st.median(q), min(q), max(q)))])
+    kv = {}
+    p = os.path.join(d, "vm-tests.log")
+    if os.path.exists(p):
+        for line in open(p):
+            q = line.rstrip("\n").split("\t")
+            if q[0] == "kside":
+                kv[q[1]] = float(q[2])
+    if "lib_data_phase_minflt" in kv:
+        body.append(["page faults in the data path (VM, module)",
+                     "malloc/free: %d minor faults" % kv.get("malloc_data_phase_minflt", -1),
+                     "pool: %d after setup; 1 GiB created+mapped in %.1f s (TCG)" %
+                     (kv["lib_data_phase_minflt"], kv.get("module_create_map_touch_1g", -1))])
+    zr, lims = [], defaultdict(dict)
+    for q in rows(os.path.join(d, "sink.tsv"), "limit"):
+        lims[q[1]][q[0]] = float(q[2])
+    for q in rows(os.path.join(d, "sink.tsv"), "sink"):
+        kvs = dict(x.split("=", 1) for x in q[2:] if "=" in x)
+        if q[1] == "zerocopy" and "mbps" in kvs:
+            lo = [lims[n][q[0]] for n in ("tcp", "odirect") if q[0] in lims[n]]
+            if lo:
+                zr.append((float(kvs["mbps"]), float(kvs["mbps"]) / min(lo)))
+    if zr:
+        body.append(["NIC to disk (sink, host fallback)", "target: within 10% of min(TCP, O_DIRECT)",
+                     "%.0f MB/s = %.2f of the lower limit (median)" % (st.median([a for a, b in zr]),
+                                                                    st.median([b for a, b in zr]))])
+    if not body:
+        return []
+    return ["The other workloads:", ""] + table(["claim", "heap / baseline", "hugeslab"], body)
 
 
 def fastpath_section(fp, pd):
@@ -446,25 +501,39 @@ def targets(fp):
 def losses(fp):
     L = ["**Where hugeslab loses** (a competitor's median at least 10% below",
          "hugeslab's in the same cell; ratio = competitor / hugeslab):", ""]
-    body = []
+    groups = defaultdict(list)
     for (a, w, s, t, k) in sorted(fp.cells):
         if a == "hugeslab":
             continue
         q = fp.ratio(a, w, s, t, k)
         if q and q[0] < 0.9:
-            body.append([LABEL[a], w + (" K=%d" % k if w == "keep" else ""), kib(s), t, fmt_ratio(*q)])
-    if not body:
+            groups[(ALLOCS.index(a), w, t)].append((s, k, q[0]))
+    if not groups:
         return L + ["Nowhere in this run.", ""]
-    L += table(["competitor", "workload", "size", "threads", "ratio (spread)"], body)
+    body = []
+    for (ai, w, t), cells in sorted(groups.items()):
+        where = ", ".join(sorted({kib(s) for s, k, r in cells}, key=lambda x: SIZES[[kib(z) for z in SIZES].index(x)]))
+        if w == "keep":
+            where += "; K " + ", ".join(str(k) for k in sorted({k for s, k, r in cells}))
+        rs = [r for s, k, r in cells]
+        body.append([LABEL[ALLOCS[ai]], w, t, where, "%.2fx - %.2fx" % (min(rs), max(rs))])
+    L += table(["competitor", "workload", "threads", "sizes where it wins", "competitor / hugeslab (medians)"], body)
     L += ["Why, where it is known: tcmalloc's per-thread cache is a singly",
           "linked free list: a get or put is a few instructions with no metadata,",
           "while hugeslab writes an owner tag, a timestamp and a reference count",
           "per buffer on get and checks the count on put (that is what buys",
           "double-put detection and the leak report). The same per-buffer",
           "metadata is why DPDK's bulk get/put (a memcpy of 32 pointers) is",
-          "several times faster per buffer than hugeslab's bulk. With 1 MiB",
+          "several times faster per buffer than hugeslab's bulk. hugeslab's",
+          "cross-thread cost grows with the buffer size, which is consistent",
+          "with its metadata layout (not proven here): metadata is",
+          "kept per 4 KiB page, 16 bytes each, so 2 KiB buffers share a cache",
+          "line of metadata four to a line while every 64 KiB buffer has a line",
+          "of its own, which moves between the two cores on every get and put;",
+          "DPDK's get and put do not touch the object at all. With 1 MiB",
           "buffers the default cache is small (buffers/16 = 64), so bulk and",
-          "cross-thread traffic go to the shared store more often.", ""]
+          "cross-thread traffic go to the shared store more often. Each get also",
+          "reads CLOCK_MONOTONIC_COARSE for the leak report's timestamp.", ""]
     return L
 
 
@@ -476,7 +545,9 @@ def callgrind_section(d):
           "count by its repetitions; it fails when an operation costs more than 5%",
           "(``HSBENCH_CG_TOL``) above ``bench/callgrind-baseline.txt``.",
           "``bench/callgrind-gate.sh --update`` rewrites the baseline after an",
-          "intended change. This run:", ""]
+          "intended change. Under valgrind ``clock_gettime()`` is a system call",
+          "rather than a vDSO read, so the counts cover the library's own",
+          "instructions plus about 10 of glibc's wrapper per get. This run:", ""]
     if os.path.exists(p):
         L += ["::", ""] + ["    " + l.rstrip() for l in open(p)] + [""]
     else:
@@ -485,12 +556,26 @@ def callgrind_section(d):
 
 
 def frag_rows(d):
-    out = {}
+    """(variant, name) -> medians over repetitions; RSS after idle from
+    repetition 1 (the only one with an idle phase); ratio to glibc per
+    repetition."""
+    reps = defaultdict(dict)
     for p in rows(os.path.join(d, "frag.tsv"), "frag"):
-        name, v, pct, nbytes, act, gbps, peak, le, final, live, stalls, backend, pool = p[:13]
-        out[(v, name)] = dict(bytes=int(nbytes), active=float(act), gbps=float(gbps), peak=int(peak),
-                              load_end=int(le), final=int(final), live=int(live), stalls=int(stalls),
-                              backend=backend, pool=int(pool))
+        rep, name, v, pct, nbytes, act, gbps, peak, le, final, live, stalls, backend, pool = p[:14]
+        reps[(v, name)][int(rep)] = dict(bytes=int(nbytes), active=float(act), gbps=float(gbps), peak=int(peak),
+                                         load_end=int(le), final=int(final), live=int(live),
+                                         stalls=int(stalls), backend=backend, pool=int(pool))
+    out = {}
+    for key, rs in reps.items():
+        first = rs.get(1) or rs[min(rs)]
+        g = reps.get((key[0], "glibc"), {})
+        ratios = [rs[r]["gbps"] / g[r]["gbps"] for r in rs if r in g and g[r]["gbps"] > 0]
+        gb = [x["gbps"] for x in rs.values()]
+        out[key] = dict(first, gbps=st.median(gb), gbps_lo=min(gb), gbps_hi=max(gb),
+                        peak=st.median([x["peak"] for x in rs.values()]),
+                        stalls=int(st.median([x["stalls"] for x in rs.values()])),
+                        ratio=(st.median(ratios), min(ratios), max(ratios)) if ratios else None,
+                        n=len(rs))
     return out
 
 
@@ -499,8 +584,9 @@ def frag_section(d, pd):
     fr = frag_rows(d)
     series = defaultdict(list)
     for p in rows(os.path.join(d, "frag.tsv"), "rss"):
-        name, v, t, rss, phase = p[:5]
-        series[(v, name)].append((float(t), mib(rss)))
+        rep, name, v, t, rss, phase = p[:6]
+        if int(rep) == 1:
+            series[(v, name)].append((float(t), mib(rss)))
     L += ["Commands (``bench/frag.c``; one binary per malloc, ``frag-hugeslab``",
           "takes packets from a pool and keeps the small records on glibc's heap)::", "",
           "    build/bench/bin/frag-glibc -v a -n glibc -i 12",
@@ -531,7 +617,6 @@ def frag_section(d, pd):
         plot_series(pd, "frag-%s" % v, "Fragmentation (%s): RSS while loading, then idle" % v, "RSS (MiB)",
                     [(n, series[(v, n)]) for n in names])
         L += [".. image:: bench/frag-%s.png" % v, "   :width: 100%", ""]
-        g = fr.get((v, "glibc"))
         body = []
         for n in names:
             x = fr.get((v, n))
@@ -539,12 +624,14 @@ def frag_section(d, pd):
                 continue
             body.append([LABEL.get(n, n), x["backend"] + (", pool %.0f MiB" % mib(x["pool"]) if x["pool"] else ""),
                          "%.0f" % mib(x["peak"]), "%.0f" % mib(x["load_end"]), "%.0f" % mib(x["final"]),
-                         "%.1f" % mib(x["live"]),
-                         "%.1f" % (x["gbps"]), "%.2fx" % (x["gbps"] / g["gbps"]) if g and g["gbps"] else "-",
-                         x["stalls"]])
-        L += ["**Variant (%s)**" % v, ""]
+                         "%.1f" % mib(x["live"]), "%.1fx" % (x["final"] / x["live"]) if x["live"] else "-",
+                         "%.1f (%.1f-%.1f)" % (x["gbps"], x["gbps_lo"], x["gbps_hi"]),
+                         fmt_ratio(*x["ratio"]) if x["ratio"] else "-", x["stalls"]])
+        L += ["**Variant (%s)** (%d repetitions; RSS after idle and the plot from the first)" %
+              (v, max(x["n"] for k, x in fr.items() if k[0] == v)), ""]
         L += table(["allocator", "backend", "peak RSS MiB", "RSS end of load", "RSS after idle", "live MiB",
-                    "GB/s filled", "vs glibc", "back-pressure stalls"], body)
+                    "RSS / live after idle", "GB/s filled (spread)", "throughput vs glibc", "back-pressure stalls"],
+                   body)
     L += ["Read honestly: a pool's RSS is its configured size from the first",
           "second (it is locked in memory), so a pool sized for the whole burst",
           "is not smaller than a heap at its peak; jemalloc with a background",
@@ -640,6 +727,7 @@ def pagecache_section(d, pd):
 def tlb_section(d):
     L = section("6. TLB")
     rs = defaultdict(list)
+    per = defaultdict(dict)
     huge = {}
     bk = {}
     for p in rows(os.path.join(d, "tlb.tsv"), "tlb"):
@@ -647,9 +735,10 @@ def tlb_section(d):
         if int(rep) == 0:
             continue  # warm-up
         rs[kind].append(float(ns))
+        per[kind][int(rep)] = float(ns)
         huge[kind] = int(hb)
         bk[kind] = backend
-    L += ["Command (``bench/tlb.c``)::", "", "    build/bench/bin/tlb -r 8 -n 4000000", "",
+    L += ["Command (``bench/tlb.c``)::", "", "    build/bench/bin/tlb -r 8 -n 1000000", "",
           "A dependent chain of random 8-byte reads over 1 GiB (each address",
           "depends on the value read before, so every TLB miss adds its page",
           "walk). ``perf stat -e dTLB-load-misses`` is not supported on this",
@@ -665,10 +754,11 @@ def tlb_section(d):
         if k not in rs:
             continue
         med = st.median(rs[k])
+        q = [per[k][r] / per["2m"][r] for r in per[k] if r in per.get("2m", {})]
         body.append([name, bk[k], "%.0f MiB" % mib(huge[k]), "%.1f" % med, "%.1f-%.1f" % (min(rs[k]), max(rs[k])),
-                     "%.2fx" % (med / base) if base else "-"])
+                     fmt_ratio(st.median(q), min(q), max(q)) if q else "-"])
     L += table(["memory", "backend", "mapped with 2 MiB entries", "ns per read (median)", "spread",
-                "time / 2 MiB-mapped"], body)
+                "time / 2 MiB-mapped, per repetition (spread)"], body)
     L += ["The module maps every pool with 2 MiB entries (ShmemPmdMapped equals",
           "the pool size; see the VM section and the selftests). The host's",
           "fallback pool is shared anonymous memory (shmem): with",

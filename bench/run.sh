@@ -143,16 +143,21 @@ fi
 if want frag; then
 	t=$(date +%s)
 	if ((SMOKE)); then
-		FRARGS=(-r 0.1 -i 0)
+		FRARGS=(-r 0.02 -i 0)
+		FREPS=1
 		CONFIGS=(glibc hugeslab-25)
 	else
 		FRARGS=(-i 12)
+		FREPS=3
 		CONFIGS=(glibc glibc-arena1 glibc-trim jemalloc jemalloc-bg tcmalloc
 			 hugeslab hugeslab-50 hugeslab-25)
 	fi
+	# Repetition 1 has the idle phase (the RSS plot); the others measure
+	# the load phase only, for the throughput's median and spread.
+	for rep in $(seq 1 "$FREPS"); do
 	for v in a b; do
 		for c in "${CONFIGS[@]}"; do
-			log "fragmentation $v: $c"
+			log "fragmentation $v, repetition $rep/$FREPS: $c"
 			env=(env -u MALLOC_CONF -u MALLOC_ARENA_MAX)
 			args=()
 			case $c in
@@ -167,9 +172,13 @@ if want frag; then
 			hugeslab-25) bin=frag-hugeslab; args=(-p 25) ;;
 			esac
 			[[ -x $BIN/$bin ]] || { log "skip $c: $bin not built"; continue; }
-			"${env[@]}" "$BIN/$bin" -v "$v" -n "$c" "${args[@]}" "${FRARGS[@]}" \
-				>>"$OUT/frag.tsv" 2>>"$OUT/frag.err" || FAILED+=("frag-$v-$c")
+			idle=("${FRARGS[@]}")
+			((rep > 1)) && idle+=(-i 0)
+			"${env[@]}" "$BIN/$bin" -v "$v" -n "$c" "${args[@]}" "${idle[@]}" 2>>"$OUT/frag.err" |
+				awk -v r="$rep" 'BEGIN { OFS = "\t" } { $1 = $1 "\t" r; print }' >>"$OUT/frag.tsv"
+			((PIPESTATUS[0] == 0)) || FAILED+=("frag-$v-$c")
 		done
+	done
 	done
 	phase_time frag "$t"
 fi
@@ -218,7 +227,7 @@ if want tlb; then
 	if ((SMOKE)); then
 		"$BIN/tlb" -s $((64 << 20)) -n 100000 -r 2 >"$OUT/tlb.tsv" 2>"$OUT/tlb.err" || FAILED+=(tlb)
 	else
-		"$BIN/tlb" -r 8 -n 4000000 >"$OUT/tlb.tsv" 2>"$OUT/tlb.err" || FAILED+=(tlb)
+		"$BIN/tlb" -r 8 -n 1000000 >"$OUT/tlb.tsv" 2>"$OUT/tlb.err" || FAILED+=(tlb)
 	fi
 	phase_time tlb "$t"
 fi

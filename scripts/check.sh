@@ -117,6 +117,8 @@ vm_payload() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp "$BUILD"/selftests/* "$dir/" &&
+		cp "$BUILD/tools/hugeslabctl" "$dir/" &&
+		{ [[ ! -f $BUILD/tools/top-demo ]] || cp "$BUILD/tools/top-demo" "$dir/"; } &&
 		cp "$BUILD/module-$kver/hugeslab.ko" \
 			"$BUILD/module-$kver/importer/hugeslab_importer.ko" "$dir/" ||
 		return 1
@@ -159,6 +161,16 @@ check pkg-deb scripts/test-deb.sh
 for k in "${KVERS[@]}"; do
 	check "pkg-vm-$k" scripts/test-install-vm.sh --kver "$k"
 done
+
+echo "== tools"
+check tools-build make -C userspace/tools OUT="$BUILD/tools"
+if [[ -f userspace/build/libhugeslab.a ]]; then
+	check tools-demo make -C userspace/tools OUT="$BUILD/tools" test-demo
+fi
+# On a host without the module, the tool says so with its own exit code.
+if ! grep -q '^hugeslab ' /proc/modules; then
+	check tools-no-module bash -c '"$1" status; [[ $? -eq 3 ]]' _ "$BUILD/tools/hugeslabctl"
+fi
 
 echo "== VM selftests"
 check selftests-build make -C selftests/hugeslab KSFT_DIR="$SRC/tools/testing/selftests" \

@@ -6,11 +6,12 @@
 # hugeslab-sink and hugeslab-source, builds the module, boots the newest
 # test kernel under qemu with the module loaded and a virtio disk, and runs
 # inside the VM, over loopback, for a few seconds each:
-#   1. hugeslab-sink (pool from /dev/hugeslab, O_DIRECT straight to
-#      /dev/vda) fed by hugeslab-source, then --verify;
-#   2. hugeslab-sink --baseline (malloc per record, buffered write, free),
+#   1. hugeslab-sink (pool from /dev/hugeslab, io_uring multishot receive,
+#      O_DIRECT straight to /dev/vda) fed by hugeslab-source, then --verify;
+#   2. the same with the recv(2) receive path (--recv plain);
+#   3. hugeslab-sink --baseline (malloc per record, buffered write, free),
 #      same load, then --verify;
-# and prints both rows side by side.
+# and prints the runs side by side.
 #
 # Usage: scripts/demo.sh [--host] [--seconds N] [--kver KVER]
 #   --host      no VM: run on this machine with the library's fallback
@@ -105,7 +106,7 @@ GUEST
 	vm=$OUT/vm-$KVER
 	rc=0
 	scripts/vm/run.sh --kver "$KVER" --payload "$pl" --out "$vm" --mem 2048 \
-		--disk-mb 2048 --timeout $((300 + 20 * SECS)) >"$OUT/vm.log" 2>&1 || rc=$?
+		--disk-mb 2048 --timeout $((300 + 30 * SECS)) >"$OUT/vm.log" 2>&1 || rc=$?
 	log=$vm/tests.log
 	[[ -f $log ]] || { tail -n 30 "$OUT/vm.log"; exit 1; }
 	where="VM $KVER (qemu TCG, 2 vCPUs), /dev/hugeslab, data on /dev/vda (virtio-blk)"
@@ -122,21 +123,26 @@ awk -v secs="$SECS" '
 		}
 		seen[m] = 1
 	}
-	function row(label, k, fmt,   a, b) {
-		a = val["zerocopy", k]; b = val["baseline", k]
-		if (fmt != "") { if (a != "") a = sprintf(fmt, a); if (b != "") b = sprintf(fmt, b) }
-		printf "  %-28s %-26s %-26s\n", label, a, b
+	function row(label, k, fmt,   j, v, line) {
+		line = sprintf("  %-26s", label)
+		for (j = 1; j <= 3; j++) {
+			v = val[mode[j], k]
+			if (fmt != "" && v != "") v = sprintf(fmt, v)
+			line = line sprintf(" %-24s", v)
+		}
+		print line
 	}
 	END {
-		if (!seen["zerocopy"] || !seen["baseline"]) { print "demo: missing results"; exit 1 }
-		val["zerocopy", "mib"] = sprintf("%.1f", val["zerocopy", "bytes"] / 1048576)
-		val["baseline", "mib"] = sprintf("%.1f", val["baseline", "bytes"] / 1048576)
-		val["zerocopy", "lat"] = sprintf("%.1f / %.1f", val["zerocopy", "src_lat_p50_us"] / 1000, val["zerocopy", "src_lat_p99_us"] / 1000)
-		val["baseline", "lat"] = sprintf("%.1f / %.1f", val["baseline", "src_lat_p50_us"] / 1000, val["baseline", "src_lat_p99_us"] / 1000)
-		val["zerocopy", "hwm"] = sprintf("%d of %d bufs (%s MiB)", val["zerocopy", "pool_hwm_bufs"], val["zerocopy", "pool_bufs"], val["zerocopy", "pool_hwm_mib"])
-		val["baseline", "hwm"] = "n/a (heap)"
-		printf "  %-28s %-26s %-26s\n", "", "hugeslab (zero-copy)", "baseline (malloc+write)"
-		printf "  %-28s %-26s %-26s\n", "", "--------------------", "-----------------------"
+		mode[1] = "zerocopy"; mode[2] = "recvzc"; mode[3] = "baseline"
+		for (j = 1; j <= 3; j++) {
+			m = mode[j]
+			if (!seen[m]) { print "demo: missing results for " m; exit 1 }
+			val[m, "mib"] = sprintf("%.1f", val[m, "bytes"] / 1048576)
+			val[m, "lat"] = sprintf("%.1f / %.1f", val[m, "src_lat_p50_us"] / 1000, val[m, "src_lat_p99_us"] / 1000)
+			val[m, "hwm"] = m == "baseline" ? "n/a (heap)" : sprintf("%d of %d bufs", val[m, "pool_hwm_bufs"], val[m, "pool_bufs"])
+		}
+		printf "  %-26s %-24s %-24s %-24s\n", "", "hugeslab, multishot", "hugeslab, recv(2)", "baseline"
+		printf "  %-26s %-24s %-24s %-24s\n", "", "-------------------", "-----------------", "--------"
 		row("memory", "backend", "")
 		row("receive path", "recv", "")
 		row("write path", "engine", "")

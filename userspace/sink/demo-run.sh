@@ -3,9 +3,10 @@
 #
 # demo-run.sh BIN DATA TMP SECONDS: the demo's measurement, on the host or in
 # the VM (busybox sh). Runs hugeslab-sink twice against DATA (a file or a
-# block device) with hugeslab-source over loopback for SECONDS: zero-copy
-# (pool + O_DIRECT), then --baseline (malloc + buffered write); each run is
-# then checked with --verify. Prints "demo MODE KEY=VALUE..." lines that
+# block device) with hugeslab-source over loopback for SECONDS: the pool +
+# O_DIRECT on the default receive path (io_uring multishot), the same on the
+# recv(2) path (--recv plain), then --baseline (malloc + buffered write);
+# each run is then checked with --verify. Prints "demo MODE KEY=VALUE..." lines that
 # scripts/demo.sh turns into the side-by-side table, and exits non-zero when
 # a run or its verification failed.
 
@@ -15,9 +16,12 @@ size=${HS_DEMO_SIZE:-16K-1M}
 rc=0
 mkdir -p "$tmp"
 
-for mode in zerocopy baseline; do
-	extra=
-	[ $mode = baseline ] && extra=--baseline
+for mode in zerocopy recvzc baseline; do
+	case $mode in
+	zerocopy) extra= ;;
+	recvzc) extra="--recv plain" ;;
+	baseline) extra=--baseline ;;
+	esac
 	rm -f "$tmp/$mode".*
 	# --idle-rss-wait: RSS is measured 2 s after the load stops.
 	"$bin/hugeslab-sink" -l 127.0.0.1:0 -d "$data" -i "$tmp/$mode.idx" \

@@ -1189,8 +1189,8 @@ static void progress(void)
 static const char *recv_name(void)
 {
 	if (opt.baseline)
-		return "recv into malloc";
-	return use_ms ? "io_uring multishot recv + buffer ring" : "recv into pool";
+		return "recv(2) into malloc";
+	return use_ms ? "io_uring multishot+ring" : "recv(2) into pool";
 }
 
 static void summary(double secs, uint64_t rss_after_kb)

@@ -9,7 +9,7 @@ start_sink --exit-after 4 --recv plain
 source_run -c 4 -n 64M -s 1-1M || { cat "$W/source.err"; fail "source failed"; }
 wait_sink
 show_summary
-grep -q '^recv=recv into pool$' "$W/sink.sum" || fail "not the recv path"
+grep -q '^recv=recv(2) into pool$' "$W/sink.sum" || fail "not the recv path"
 [ "$(sum "$W/sink.sum" copies_per_byte)" = "0.0000" ] || fail "copies per byte not 0"
 [ "$(sum "$W/sink.sum" records)" = "$(sum "$W/source.sum" records)" ] || fail "record count"
 verify_acked

@@ -54,9 +54,11 @@ if [[ ${HS_DEMO_NO_DEPS:-0} != 1 ]]; then
 fi
 
 step "build: libhugeslab, hugeslab-sink, hugeslab-source"
-make -s -C userspace all >"$OUT/build.log" 2>&1 &&
-	make -s -C userspace/sink all >>"$OUT/build.log" 2>&1 ||
-	{ cat "$OUT/build.log"; exit 1; }
+if ! make -s -C userspace all >"$OUT/build.log" 2>&1 ||
+	! make -s -C userspace/sink all >>"$OUT/build.log" 2>&1; then
+	cat "$OUT/build.log"
+	exit 1
+fi
 
 if ((HOST)); then
 	step "run on this host (fallback backend, ${SECS}s per run)"

@@ -24,6 +24,7 @@ for mode in zerocopy recvzc baseline; do
 	esac
 	rm -f "$tmp/$mode".*
 	# --idle-rss-wait: RSS is measured 2 s after the load stops.
+	# shellcheck disable=SC2086 # $extra is a list of options
 	"$bin/hugeslab-sink" -l 127.0.0.1:0 -d "$data" -i "$tmp/$mode.idx" \
 		--pool 64M --exit-after "$conns" --idle-rss-wait 2 \
 		--summary "$tmp/$mode.sink" -q $extra \

@@ -28,8 +28,8 @@ export HS_BIN="$here/bin" HS_TMP=/tmp/sink-tests HS_DATA="$disk"
 # disk up (run.sh --disk-mb 512), else 64M.
 sectors=$(cat "/sys/class/block/${disk##*/}/size" 2>/dev/null || echo 0)
 if [ "$sectors" -ge $((512 * 2048)) ]; then big=256M; else big=64M; fi
-export HS_BIG=${HS_BIG:-$big} HS_EXPECT_BACKEND=hugeslab
-export HS_TEST_TIMEOUT=${HS_TEST_TIMEOUT:-150}
+export HS_BIG="${HS_BIG:-$big}" HS_EXPECT_BACKEND=hugeslab
+export HS_TEST_TIMEOUT="${HS_TEST_TIMEOUT:-150}"
 mkdir -p "$HS_TMP"
 echo "# sink tests on $(uname -r), disk $disk, big transfer $HS_BIG"
 # HS_TESTS: a subset, e.g. "t-e2e-big t-exhaust"

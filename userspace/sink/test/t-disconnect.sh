@@ -3,6 +3,7 @@
 # A source that disconnects in the middle of a record: its complete records
 # are kept and acked, the partial one is dropped and logged, the sink goes on
 # serving the next connection.
+# shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
 start_sink --exit-after 2

@@ -3,6 +3,7 @@
 # HS_BIG (256M) through 4 connections, record sizes 1 byte .. 1 MiB
 # (log-uniform), every record verified from disk; with --fsync batch, on the
 # default paths (io_uring multishot recv + WRITE_FIXED where available).
+# shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
 BIG=${HS_BIG:-256M}

@@ -3,6 +3,7 @@
 # Pool exhaustion mid-stream: a 4 MiB pool (2 buffers) under 4 connections
 # with 8 MiB windows each (32 MiB in flight). The sink must wait for buffers
 # (TCP back-pressure), never exceed its pool, and lose nothing.
+# shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
 start_sink --exit-after 4 --pool 4M --buf-size 2M

@@ -3,6 +3,7 @@
 # Garbage: an oversized length, a bad payload CRC, a non-protocol peer (bad
 # magic) and a truncated header each get the connection closed with a
 # logged reason, and nothing is written.
+# shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
 for kind in bad-len:"exceeds --max-record" bad-crc:"payload CRC mismatch" \

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # kill -9 of the sink mid-stream: --verify afterwards finds every record the
 # source got an ack for.
+# shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
-start_sink
+start_sink --fsync none
 "$SOURCE" -C "127.0.0.1:$PORT" -q --acked-out "$W/acked" --summary "$W/source.sum" \
 	-c 4 -t 30 -s 1-256K -w 2M >"$W/source.out" 2>"$W/source.err" &
 src=$!

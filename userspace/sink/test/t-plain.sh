@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The fallback paths: --io plain (recv + pwrite) with --fsync bytes=N, and
 # small records (1..4096 bytes) that share buffers.
+# shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
 start_sink --exit-after 4 --io plain --fsync bytes=4M

@@ -3,6 +3,7 @@
 # The recv(2) receive path lands every payload byte where it is written
 # from: 64 MiB of 1 byte .. 1 MiB records with 0 copies per byte, and the
 # pool high-water mark stays at one buffer per connection plus writes.
+# shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
 start_sink --exit-after 4 --recv plain

@@ -3,6 +3,7 @@
 # SIGTERM mid-stream: the sink finishes its writes, writes the index, acks,
 # returns every buffer to the pool (clean destroy, exit 0); nothing acked is
 # lost. Then the baseline mode does the same.
+# shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
 for mode in "" --baseline; do

@@ -923,8 +923,10 @@ static int ms_new_asm(struct conn *c)
 	for (;;) {
 		if (holders[hs_buf_index(pool, c->buf)] == 1) {
 			/* no write from it in flight: start over in place */
-			memmove(c->buf, c->buf + c->rec_start, have);
-			st.copied += have;
+			if (c->rec_start) {
+				memmove(c->buf, c->buf + c->rec_start, have);
+				st.copied += have;
+			}
 			break;
 		}
 		nb = buf_new();

@@ -25,7 +25,8 @@
  *
  * Output: "rss NAME VARIANT T_S RSS PHASE" every second, then
  *   "frag NAME VARIANT PCT BYTES ACTIVE_S GBPS PEAK_RSS RSS_LOAD_END
- *    RSS_FINAL LIVE_BYTES STALLS BACKEND POOL_BYTES"
+ *    RSS_FINAL LIVE_BYTES STALLS BACKEND POOL_BYTES VOL_CSW INVOL_CSW"
+ * (context switches of the whole run, all threads: getrusage)
  */
 #include <malloc.h>
 #include <stdatomic.h>
@@ -247,6 +248,7 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_t th[MAXT];
+	struct rusage ru;
 	unsigned int nthreads, i;
 	double t0, t_active = 0, next;
 	uint64_t peak = 0, rss_load_end = 0, rss = 0;
@@ -347,11 +349,13 @@ int main(int argc, char **argv)
 	atomic_store(&stop_idle, 1);
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
-	printf("frag\t%s\t%c\t%d\t%lu\t%.3f\t%.3f\t%llu\t%llu\t%llu\t%lu\t%lu\t%s\t%llu\n",
+	getrusage(RUSAGE_SELF, &ru);
+	printf("frag\t%s\t%c\t%d\t%lu\t%.3f\t%.3f\t%llu\t%llu\t%llu\t%lu\t%lu\t%s\t%llu\t%ld\t%ld\n",
 	       name, variant, pool_pct, atomic_load(&bytes_done), t_active,
 	       atomic_load(&bytes_done) / t_active / 1e9,
 	       (unsigned long long)peak, (unsigned long long)rss_load_end,
 	       (unsigned long long)rss, atomic_load(&live_bytes),
-	       atomic_load(&stalls), backend, (unsigned long long)pool_bytes);
+	       atomic_load(&stalls), backend, (unsigned long long)pool_bytes,
+	       ru.ru_nvcsw, ru.ru_nivcsw);
 	return 0;
 }

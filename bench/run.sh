@@ -6,7 +6,7 @@
 # tcmalloc and DPDK's rte_mempool in one run, and writes the report
 # (Documentation/hugeslab/benchmarks.rst, plots in
 # Documentation/hugeslab/bench/) from the raw results in build/bench/results/.
-# Takes about 12 minutes on a 2-core machine, plus the VM (a few minutes).
+# Takes about 9 minutes on a 2-core machine, the VM included.
 #
 #   bench/run.sh [--reps N] [--no-vm] [--only LIST] [--out DIR]
 #   bench/run.sh --smoke      a few seconds: every program runs on a small
@@ -189,7 +189,7 @@ if want leak; then
 	for c in glibc hugeslab; do
 		d=20
 		# smoke: the report needs a buffer older than 1 s: 2 s for the pool
-		((SMOKE)) && { [[ $c == glibc ]] && d=1 || d=2; }
+		((SMOKE)) && { [[ $c == glibc ]] && d=1 || d=3; }
 		log "forgotten buffers: $c"
 		"$BIN/leak-$c" -d "$d" -r 50000 -m 4 >>"$OUT/leak.tsv" 2>>"$OUT/leak.err" ||
 			FAILED+=("leak-$c")

@@ -22,6 +22,8 @@ SINK=$HS_BIN/hugeslab-sink
 SOURCE=$HS_BIN/hugeslab-source
 SINK_PID=
 PORT=
+# The data file can be large; the index and logs stay for a post-mortem.
+[ -z "${HS_DATA:-}" ] && trap 'rm -f "$DATA"' EXIT
 
 log() { echo "# $T: $*"; }
 fail() {

@@ -46,6 +46,16 @@ static inline void hugeslab_vm_flags_clear(struct vm_area_struct *vma,
 #endif
 
 /*
+ * Only CAP_NET_ADMIN may listen to the events.  Both kernels have the flag
+ * (6.1 from its stable updates); a kernel without it would let anyone join,
+ * so refuse to build rather than leak pool events.
+ */
+#include <net/genetlink.h>
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "hugeslab needs GENL_MCAST_CAP_NET_ADMIN (6.7, backported to 6.1 stable)"
+#endif
+
+/*
  * A reference on a file that may be in its final fput.  6.1 and 6.12 both
  * count struct file references in an atomic_long_t f_count; 6.13 changed
  * that to file_ref_t, where this would become file_ref_get().

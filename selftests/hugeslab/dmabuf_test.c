@@ -6,6 +6,8 @@
  * no fd behind.
  */
 #define _GNU_SOURCE
+#include <sys/syscall.h>
+
 #include "hugeslab_util.h"
 #include "hs_nl.h"
 #include "importer/importer.h"
@@ -194,6 +196,9 @@ TEST_F(dmabuf, pool_lives_while_dmabuf)
 	ASSERT_EQ(1, ps.n);
 	EXPECT_EQ(0, ps.p[0].files);
 	EXPECT_EQ(1, ps.p[0].dmabufs);
+	/* The dma-buf holds the module too: rmmod must wait for it. */
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "hugeslab", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
 	if (self->importer >= 0) {
 		req.fd = buf;
 		ASSERT_EQ(0, ioctl(self->importer, HS_IMPORT_MAP, &req));

@@ -26,6 +26,7 @@
 
 struct hsnl {
 	int fd;
+	int recv_size;		/* recv() buffer; 0: HSNL_BUF */
 	uint32_t seq;
 	uint16_t family;
 	uint32_t mcgrp;
@@ -164,10 +165,13 @@ static inline int hsnl_transact(struct hsnl *nl, struct hsnl_msg *m,
 		return -errno;
 	for (;;) {
 		struct nlmsghdr *nlh;
-		int len = recv(nl->fd, buf, sizeof(buf), 0);
+		int size = nl->recv_size ?: (int)sizeof(buf);
+		int len = recv(nl->fd, buf, size, MSG_TRUNC);
 
 		if (len < 0)
 			return -errno;
+		if (len > size)		/* a message did not fit: lost */
+			return -EMSGSIZE;
 		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
 		     nlh = NLMSG_NEXT(nlh, len)) {
 			struct nlattr *tb[HUGESLAB_A_MAX + 1];
@@ -225,15 +229,21 @@ static inline int hsnl_family_cb(struct nlmsghdr *nlh, struct nlattr **unused,
 	return 0;
 }
 
-/* Open a socket and resolve the family; returns 0 or -errno. */
+/*
+ * Open a socket and resolve the family; returns 0 or -errno.  @nl->recv_size
+ * may be set before (0 otherwise): the kernel sizes dump skbs by the
+ * largest recv() buffer it has seen on the socket.
+ */
 static inline int hsnl_open(struct hsnl *nl)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	struct hsnl_family_ids ids = { 0 };
 	struct hsnl_msg m;
-	int one = 1, ret;
+	int one = 1, ret, recv_size = nl->recv_size;
 
+	/* The caller may have chosen a recv size; keep it. */
 	memset(nl, 0, sizeof(*nl));
+	nl->recv_size = recv_size;
 	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
 	if (nl->fd < 0)
 		return -errno;

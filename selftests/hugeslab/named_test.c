@@ -5,6 +5,8 @@
  * any attached fd or mapping does.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -391,6 +393,92 @@ TEST_F(named, attach_permission_codes)
 	EXPECT_EQ(0, WEXITSTATUS(st));
 	close(fds[0]);
 	close(fds[1]);
+}
+
+struct race {
+	int stop;
+	long attached, missed;
+};
+
+static void *attacher(void *p)
+{
+	struct race *r = p;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		int fd = hs_open();
+		int ret = attach(fd, "racy", 0);
+
+		if (!ret)
+			r->attached++;
+		else if (ret == -ENOENT)
+			r->missed++;
+		else
+			r->missed = -1000000;	/* any other error fails */
+		close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * ATTACH racing with the pool's final fput: it gets the pool or ENOENT,
+ * never a pool being freed, and every pool is freed in the end.
+ */
+TEST_F(named, attach_races_with_release)
+{
+	struct race r = { 0 };
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, attacher, &r));
+	for (i = 0; i < 200; i++) {
+		int fd = hs_open(), ret;
+
+		/* The attacher's fd may still hold the last pool and its name. */
+		while ((ret = create_named(fd, SZ_2M, "racy")) == -EEXIST)
+			sched_yield();
+		ASSERT_EQ(0, ret);
+		close(fd);
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	TH_LOG("%ld attached, %ld not found", r.attached, r.missed);
+	EXPECT_LE(0, r.missed);
+	EXPECT_EQ(0, hs_wait_pinned(0, 2000));
+}
+
+/* Two CREATE_NAMED with one name at once: exactly one wins. */
+static void *creator(void *p)
+{
+	int *ret = p;
+	int fd = hs_open();
+
+	ret[0] = create_named(fd, SZ_2M, "contended");
+	ret[1] = fd;
+	return NULL;
+}
+
+TEST_F(named, create_same_name_race)
+{
+	int res[8][2], i, j, ok;
+	pthread_t t[8];
+
+	for (j = 0; j < 20; j++) {
+		for (i = 0; i < 8; i++)
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, creator, res[i]));
+		ok = 0;
+		for (i = 0; i < 8; i++) {
+			pthread_join(t[i], NULL);
+			if (!res[i][0])
+				ok++;
+			else
+				EXPECT_EQ(-EEXIST, res[i][0]);
+		}
+		EXPECT_EQ(1, ok);
+		EXPECT_EQ(SZ_2M, hs_pinned());
+		for (i = 0; i < 8; i++)
+			close(res[i][1]);
+		ASSERT_EQ(0, hs_wait_pinned(0, 2000));
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -224,7 +224,6 @@ int hugeslab_pool_register(struct hugeslab_pool *pool)
 	list_add_tail(&pool->list, &pools);
 	nr_pools++;
 	mutex_unlock(&pools_lock);
-	atomic64_inc(&nr_created);
 	return 0;
 }
 
@@ -237,6 +236,8 @@ void hugeslab_pool_publish(struct hugeslab_pool *pool)
 	mutex_lock(&pools_lock);
 	pool->live = true;
 	mutex_unlock(&pools_lock);
+	/* A CREATE that failed to fill its slabs created nothing. */
+	atomic64_inc(&nr_created);
 }
 
 /**

@@ -339,6 +339,9 @@ TEST_F(nl, event_alloc_failure_nomem)
 	EXPECT_EQ(2 * SZ_2M, hsnl_u64(tb[HUGESLAB_A_POOL_SIZE]));
 	ASSERT_EQ(0, hsnl_get_global(&self->nl, &g1));
 	EXPECT_EQ(g0.alloc_failures + 1, g1.alloc_failures);
+	/* A pool that could not be filled was not created. */
+	EXPECT_EQ(g0.nr_created, g1.nr_created);
+	EXPECT_EQ(0, g1.nr_pools);
 	/* The pool never went live: no created or destroyed event. */
 	EXPECT_EQ(0, hsnl_event(&evs, 0, tb, buf, sizeof(buf), 200));
 	hsnl_close(&evs);

@@ -714,8 +714,15 @@ static int cmd_watch(struct ctl *c, long count)
 		       count ? "" : " (Ctrl-C to stop)");
 		fflush(stdout);
 	}
+	/* Room for bursts: a full socket buffer drops events. */
+	nl_socket_set_buffer_size(c->sk, 1 << 20, 0);
 	while (!stop && !(w.count && w.seen >= w.count)) {
 		ret = nl_recvmsgs_default(c->sk);
+		if (ret == -NLE_NOMEM) {	/* ENOBUFS: the kernel dropped some */
+			fprintf(stderr, "%s: events were lost (receive buffer overrun)\n",
+				prog);
+			continue;
+		}
 		if (ret < 0 && ret != -NLE_INTR && !stop) {
 			err_msg("receiving events: %s", nl_geterror(ret));
 			return EXIT_ERR;

@@ -540,13 +540,11 @@ def losses(fp):
           "per buffer on get and checks the count on put (that is what buys",
           "double-put detection and the leak report). The same per-buffer",
           "metadata is why DPDK's bulk get/put (a memcpy of 32 pointers) is",
-          "several times faster per buffer than hugeslab's bulk. hugeslab's",
-          "cross-thread cost grows with the buffer size, which is consistent",
-          "with its metadata layout (not proven here): metadata is",
-          "kept per 4 KiB page, 16 bytes each, so 2 KiB buffers share a cache",
-          "line of metadata four to a line while every 64 KiB buffer has a line",
-          "of its own, which moves between the two cores on every get and put;",
-          "DPDK's get and put do not touch the object at all. With 1 MiB",
+          "several times faster per buffer than hugeslab's bulk, and why",
+          "handing buffers from one thread to another costs hugeslab more than",
+          "DPDK: the get writes the buffer's metadata on one core, the put reads",
+          "and writes it on the other, so a cache line per buffer moves between",
+          "the cores, while DPDK's get and put never touch the object. With 1 MiB",
           "buffers the default cache is small (buffers/16 = 64), so bulk and",
           "cross-thread traffic go to the shared store more often. Each get also",
           "reads CLOCK_MONOTONIC_COARSE for the leak report's timestamp.", ""]
@@ -658,7 +656,10 @@ def frag_section(d, pd):
           "What the pool guarantees is the bound: it never grows, under any",
           "interleaving of lifetimes, and a pool at 25% or 50% of the burst keeps",
           "the throughput shown above with a fixed quarter or half of the memory.",
-          "The kept small records live on glibc's heap in the hugeslab rows.", ""]
+          "The kept small records live on glibc's heap in the hugeslab rows.",
+          "Part of the smaller pools' throughput is the smaller working set:",
+          "a 26 or 64 MiB pool reuses buffers that are still in the CPU caches,",
+          "which a heap that spreads the burst over its whole RSS does not.", ""]
     slow = [(v, x) for (v, n), x in sorted(fr.items()) if n == "hugeslab" and x["ratio"] and x["ratio"][0] < 0.9]
     for v, x in slow:
         g = fr.get((v, "glibc"), {})
@@ -671,8 +672,8 @@ def frag_section(d, pd):
               "DPDK's, and a thread preempted between the two steps makes the",
               "others wait for it, spinning and calling ``sched_yield()``. Here 4 threads",
               "share 2 busy vCPUs, and every burst of 2048 moves most buffers through",
-              "the ring; the 25% pool keeps its buffers in the caches and does not",
-              "hit this. glibc's arena locks sleep in the kernel instead.", ""]
+              "the ring; the smaller pools hit it far less (see their column).",
+              "glibc's arena locks sleep in the kernel instead.", ""]
     return L
 
 

@@ -163,6 +163,8 @@ TERM = "set terminal pngcairo noenhanced size 1200,800 font 'DejaVu Sans,11'\n"
 
 
 def plot_fastpath(fp, pd):
+    if not fp.allocs:
+        return False
     panels = [("pair", 1, "get+put pairs, 1 thread"), ("pair", 2, "get+put pairs, 2 threads"),
               ("bulk32", 1, "bulk of 32, 1 thread"), ("xthread", 2, "get on one thread, put on another")]
     files = []
@@ -196,6 +198,8 @@ def plot_fastpath(fp, pd):
 
 def plot_keep(fp, pd):
     sizes = [s for s in (2048, 65536) if any(ss == s for (ss, t, k) in fp.keys("keep"))]
+    if not sizes:
+        return False
     files = []
     for s in sizes:
         for a in fp.allocs:
@@ -305,14 +309,14 @@ def build_report(d, pd):
         L += [".. warning:: These parts failed in this run: %s." % m["failed"][0], ""]
     L += section("Running it")
     L += ["::", "",
-          "    make bench                    # bench/run.sh: everything, then this page (~13 min)",
+          "    make bench                    # bench/run.sh: everything, then this page (7-10 min)",
           "    bench/run.sh --no-vm          # without the VM part",
           "    bench/run.sh --only fastpath  # one part (fastpath,callgrind,frag,leak,pagecache,tlb,vm,sink)",
           "    bench/run.sh --report         # rebuild this page from build/bench/results/",
           "    bench/run.sh --smoke          # seconds, sanity only (in make check)",
           "    bench/callgrind-gate.sh       # instruction counts vs bench/callgrind-baseline.txt (in make check)",
           "",
-          "Scaled to fit the run into about 13 minutes on 2 CPUs: 5 interleaved",
+          "Scaled to fit the run into about 10 minutes on 2 CPUs: 5 interleaved",
           "repetitions of 30 ms per fast-path cell; fast-path pools of at most",
           "512 MiB (1 GiB for 1 MiB buffers); fragmentation idle phase 12 s",
           "instead of minutes, throughput over 3 repetitions; forgotten buffers",

@@ -6,7 +6,7 @@
 # tcmalloc and DPDK's rte_mempool in one run, and writes the report
 # (Documentation/hugeslab/benchmarks.rst, plots in
 # Documentation/hugeslab/bench/) from the raw results in build/bench/results/.
-# Takes about 9 minutes on a 2-core machine, the VM included.
+# Takes about 7-10 minutes on a 2-core machine, the VM included.
 #
 #   bench/run.sh [--reps N] [--no-vm] [--only LIST] [--out DIR]
 #   bench/run.sh --smoke      a few seconds: every program runs on a small
@@ -16,7 +16,7 @@
 #   bench/run.sh --report     only regenerate the report from DIR
 #
 # LIST: comma-separated of fastpath,callgrind,frag,leak,pagecache,tlb,vm,sink
-# (default: all). Every figure in the report is a ratio against a baseline
+# (default: all); the other parts' results in DIR are kept for the report. Every figure in the report is a ratio against a baseline
 # measured in the same run; repetitions of competitors are interleaved.
 set -uo pipefail
 
@@ -28,6 +28,7 @@ SMOKE=0
 REPORT_ONLY=0
 VM=1
 ONLY=fastpath,callgrind,frag,leak,pagecache,tlb,vm,sink
+ONLY_SET=0
 
 while (($#)); do
 	case $1 in
@@ -35,7 +36,7 @@ while (($#)); do
 	--report) REPORT_ONLY=1; shift ;;
 	--reps) REPS=$2; shift 2 ;;
 	--no-vm) VM=0; shift ;;
-	--only) ONLY=$2; shift 2 ;;
+	--only) ONLY=$2; ONLY_SET=1; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	*) sed -n '4,20p' "$0" >&2; exit 2 ;;
 	esac
@@ -43,6 +44,7 @@ done
 if ((SMOKE)); then
 	OUT=${OUT:-$TOP/build/bench/smoke}
 	ONLY=fastpath,frag,leak,pagecache,tlb
+	ONLY_SET=0
 	REPS=1
 	VM=0
 else
@@ -67,8 +69,21 @@ if ((REPORT_ONLY)); then
 fi
 
 make -s -C "$TOP/bench" all >/dev/null || { log "build failed"; echo "0 passed, 1 failed"; exit 1; }
-rm -rf "$OUT"
 mkdir -p "$OUT"
+if [[ $ONLY_SET == 1 ]]; then
+	# one part again: keep the other parts' results for the report
+	for part in ${ONLY//,/ }; do
+		case $part in
+		fastpath) rm -f "$OUT"/fastpath* ;;
+		callgrind) rm -f "$OUT/callgrind.txt" ;;
+		vm) rm -f "$OUT"/vm* ;;
+		*) rm -f "$OUT/$part".* ;;
+		esac
+	done
+else
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+fi
 
 # ---------------------------------------------------------------- machine
 {

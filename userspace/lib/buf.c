@@ -19,7 +19,7 @@ void hs_store_put(struct hs_pool_priv *p, const uint32_t *idx, unsigned int n)
 	unsigned int done = 0;
 
 	while (done < n)
-		done += hs_ring_enqueue(&p->ring, idx + done, n - done);
+		done += hs_stack_push(&p->store, idx + done, n - done);
 	/*
 	 * A read-modify-write, not a load: it reads the latest value, and if
 	 * it comes before the waiter's increment in the variable's order the
@@ -76,7 +76,7 @@ static int hs_store_take(struct hs_pool_priv *p, void **bufs, unsigned int n)
 	unsigned int got = 0, k, i;
 
 	while (got < n) {
-		k = hs_ring_dequeue(&p->ring, idx,
+		k = hs_stack_pop(&p->store, idx,
 				    n - got < HS_CHUNK ? n - got : HS_CHUNK);
 		if (!k)
 			break;
@@ -114,7 +114,7 @@ static void hs_cache_refill(struct hs_pool_priv *p, struct __hs_cache *c)
 
 	while (c->len < c->size) {
 		k = c->size - c->len;
-		k = hs_ring_dequeue(&p->ring, idx, k < HS_CHUNK ? k : HS_CHUNK);
+		k = hs_stack_pop(&p->store, idx, k < HS_CHUNK ? k : HS_CHUNK);
 		if (!k)
 			break;
 		for (i = 0; i < k; i++)
@@ -338,7 +338,7 @@ HS_EXPORT void *hs_get_wait(struct hs_pool *pool, uint64_t timeout_ns)
 	pthread_mutex_lock(&p->wait_lock);
 	__atomic_fetch_add(&pool->__waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		if (hs_ring_count(&p->ring) &&
+		if (hs_stack_count(&p->store) &&
 		    hs_store_take(p, &buf, 1) == 0)
 			break;
 		buf = NULL;

@@ -15,32 +15,29 @@
 #define HS_CACHELINE	64
 
 /*
- * The shared store: a multi-producer multi-consumer ring of page indices,
- * in the style of DPDK's rte_ring. Its capacity exceeds the number of
- * buffers, so an enqueue of free buffers never fails.
+ * The shared store (store.c): a stack of free page indices behind a mutex,
+ * moved in batches. Its capacity is the number of buffers, so a push of
+ * free buffers never fails.
  */
-struct hs_ring {
-	uint32_t prod_head __attribute__((aligned(HS_CACHELINE)));
-	uint32_t prod_tail;
-	uint32_t cons_head __attribute__((aligned(HS_CACHELINE)));
-	uint32_t cons_tail;
-	uint32_t mask __attribute__((aligned(HS_CACHELINE)));
+struct hs_stack {
+	pthread_mutex_t lock __attribute__((aligned(HS_CACHELINE)));
+	uint32_t count;		/* written under lock, peeked without */
+	uint32_t cap;
 	uint32_t *slots;
 };
 
-int hs_ring_init(struct hs_ring *r, uint32_t min_cap);
-void hs_ring_fini(struct hs_ring *r);
-unsigned int hs_ring_enqueue(struct hs_ring *r, const uint32_t *objs,
-			     unsigned int n);
-unsigned int hs_ring_dequeue(struct hs_ring *r, uint32_t *objs,
-			     unsigned int n);
-uint32_t hs_ring_count(const struct hs_ring *r);
+int hs_stack_init(struct hs_stack *s, uint32_t cap);
+void hs_stack_fini(struct hs_stack *s);
+unsigned int hs_stack_push(struct hs_stack *s, const uint32_t *objs,
+			   unsigned int n);
+unsigned int hs_stack_pop(struct hs_stack *s, uint32_t *objs, unsigned int n);
+uint32_t hs_stack_count(struct hs_stack *s);
 
 /* Private part of a pool; struct hs_pool is its first member. */
 struct hs_pool_priv {
 	struct hs_pool pub;
 
-	struct hs_ring ring;
+	struct hs_stack store;
 
 	/* geometry */
 	uint64_t total_bytes;

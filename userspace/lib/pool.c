@@ -158,13 +158,14 @@ static int hs_meta_init(struct hs_pool_priv *p)
 		p->pub.__meta[i].flags = 0;
 		p->pub.__meta[i].stamp = 0;
 	}
-	if (hs_ring_init(&p->ring, p->nr_bufs + 1))
+	if (hs_stack_init(&p->store, p->nr_bufs))
 		return -1;
-	for (i = 0; i < p->nr_bufs; i++) {
+	/* Last buffer first: the stack hands out the pool's start first. */
+	for (i = p->nr_bufs; i-- > 0;) {
 		idx[n] = hs_buf_idx(p, i);
 		p->pub.__meta[idx[n]].ref = 0;
-		if (++n == 64 || i + 1 == p->nr_bufs) {
-			hs_ring_enqueue(&p->ring, idx, n);
+		if (++n == 64 || i == 0) {
+			hs_stack_push(&p->store, idx, n);
 			n = 0;
 		}
 	}
@@ -176,7 +177,7 @@ static void hs_pool_free(struct hs_pool_priv *p)
 	hs_caches_free(p);
 	hs_stats_destroy(p);
 	hs_backend_unmap(p);
-	hs_ring_fini(&p->ring);
+	hs_stack_fini(&p->store);
 	free(p->pub.__meta);
 	pthread_cond_destroy(&p->wait_cond);
 	pthread_mutex_destroy(&p->wait_lock);

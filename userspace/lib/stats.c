@@ -298,11 +298,14 @@ HS_EXPORT int hs_pool_check(struct hs_pool *pool)
 	seen = calloc(p->total_bytes >> HS_ALIGN_SHIFT, 1);
 	if (!seen)
 		return -1;
-	head = __atomic_load_n(&p->ring.cons_tail, __ATOMIC_ACQUIRE);
-	tail = __atomic_load_n(&p->ring.prod_tail, __ATOMIC_ACQUIRE);
-	for (; head != tail; head++)
-		if (hs_check_free(p, seen, p->ring.slots[head & p->ring.mask]))
+	pthread_mutex_lock(&p->store.lock);
+	tail = p->store.count;
+	for (head = 0; head < tail; head++)
+		if (hs_check_free(p, seen, p->store.slots[head])) {
+			pthread_mutex_unlock(&p->store.lock);
 			goto bad;
+		}
+	pthread_mutex_unlock(&p->store.lock);
 	for (i = 0; i < HS_MAX_THREADS; i++) {
 		struct __hs_cache *c = pool->__cache[i];
 		uint32_t k;

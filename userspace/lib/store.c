@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store.c: the shared store, a stack of free buffer indices behind a mutex.
+ *
+ * Every operation moves a whole batch (a cache refill or flush, up to a few
+ * hundred indices) with one memcpy() inside a short critical section, so
+ * the lock is taken once per batch, not once per buffer.
+ *
+ * Why not a lock-free ring (DPDK's rte_ring, which this store replaced):
+ * an MP/MC ring reserves slots with a CAS on the head, copies, and then
+ * publishes by moving the tail in reservation order, so each thread must
+ * wait for every thread that reserved before it. When a thread is preempted
+ * between reserving and publishing, all the others spin (and call
+ * sched_yield()) until the scheduler runs it again: with more threads than
+ * CPUs that is most of the time spent in the store (measured in
+ * bench/frag.c variant (a), 4 threads on 2 CPUs: about one publish in five
+ * waited, and the yields made over 10^5 involuntary context switches in a
+ * third of a second). A mutex sleeps in the kernel instead of spinning
+ * while its owner is off the CPU, and the owner is never waiting for
+ * anybody else, so progress only needs the scheduler to run the owner,
+ * which the sleeping waiters let it do. The adaptive kind spins briefly
+ * first, which covers the common case of an owner running on another CPU.
+ *
+ * LIFO order: the buffers freed last are handed out first, while they are
+ * still in the CPU caches and the TLB, instead of cycling through the
+ * whole pool as a FIFO does.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int hs_stack_init(struct hs_stack *s, uint32_t cap)
+{
+	pthread_mutexattr_t a;
+	int err;
+
+	s->slots = calloc(cap ? cap : 1, sizeof(*s->slots));
+	if (!s->slots)
+		return -1;
+	s->cap = cap;
+	s->count = 0;
+	pthread_mutexattr_init(&a);
+#ifdef PTHREAD_MUTEX_ADAPTIVE_NP
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+	err = pthread_mutex_init(&s->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	if (err) {
+		free(s->slots);
+		s->slots = NULL;
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+void hs_stack_fini(struct hs_stack *s)
+{
+	if (!s->slots)
+		return;
+	pthread_mutex_destroy(&s->lock);
+	free(s->slots);
+	s->slots = NULL;
+}
+
+unsigned int hs_stack_push(struct hs_stack *s, const uint32_t *objs,
+			   unsigned int n)
+{
+	uint32_t count;
+
+	pthread_mutex_lock(&s->lock);
+	count = s->count;
+	if (n > s->cap - count)
+		n = s->cap - count;
+	memcpy(s->slots + count, objs, n * sizeof(*objs));
+	__atomic_store_n(&s->count, count + n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+unsigned int hs_stack_pop(struct hs_stack *s, uint32_t *objs, unsigned int n)
+{
+	uint32_t count;
+
+	/* Unlocked peek: an empty store costs no lock (hs_get_wait polls). */
+	if (!__atomic_load_n(&s->count, __ATOMIC_RELAXED))
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	count = s->count;
+	if (n > count)
+		n = count;
+	count -= n;
+	memcpy(objs, s->slots + count, n * sizeof(*objs));
+	__atomic_store_n(&s->count, count, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* A snapshot, exact only while no other thread uses the store. */
+uint32_t hs_stack_count(struct hs_stack *s)
+{
+	return __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+}

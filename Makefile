@@ -30,12 +30,29 @@ lib:
 check:
 	scripts/check.sh
 
+# The debug lane alone: builds the debug kernel the first time (~14 min).
+check-debug:
+	scripts/debug-lane.sh --build
+
+# Long fuzz runs on both stock kernels and the debug kernel when cached.
+fuzz:
+	scripts/fuzz.sh
+
+# The benchmark suite and its report (Documentation/hugeslab/benchmarks.rst).
+bench:
+	scripts/install-deps.sh
+	bench/run.sh
+
+# NIC to disk in the VM with the module (HOST=1: on this host, fallback).
+demo:
+	scripts/demo.sh $(if $(filter 1,$(HOST)),--host)
+
 clean:
 	@if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
 	rm -rf build
 
-.PHONY: all module lib check clean
+.PHONY: all module lib check check-debug fuzz bench demo clean
 
 # ---------------------------------------------------------------- Installation
 #

@@ -133,9 +133,13 @@ struct file *hugeslab_backing_create(struct hugeslab_pool *pool)
 	if (IS_ERR(mnt))
 		return ERR_CAST(mnt);
 
+	/*
+	 * shmem reports a failed inode allocation as -ENOSPC (a full tmpfs);
+	 * for a pool it is memory that ran out, and CREATE documents -ENOMEM.
+	 */
 	file = shmem_file_setup_with_mnt(mnt, "hugeslab", pool->size, 0);
 	if (IS_ERR(file))
-		return file;
+		return PTR_ERR(file) == -ENOSPC ? ERR_PTR(-ENOMEM) : file;
 
 	if (!try_module_get(THIS_MODULE)) {
 		fput(file);

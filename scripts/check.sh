@@ -125,6 +125,9 @@ vm_payload() {
 	if [[ -d $BUILD/vm-lib ]]; then
 		cp -r "$BUILD/vm-lib" "$dir/lib"
 	fi
+	if [[ -d $BUILD/vm-sink ]]; then
+		cp -r "$BUILD/vm-sink" "$dir/sink"
+	fi
 }
 
 echo "== dependencies"
@@ -149,6 +152,21 @@ if [[ -f userspace/Makefile ]]; then
 	make -C userspace check >"$LOGS/userspace.log" 2>&1
 	add_counts userspace "$LOGS/userspace.log"
 	check lib-vm-payload make -C userspace vm-payload DESTDIR="$BUILD/vm-lib"
+fi
+
+echo "== bench"
+# A smoke run of the suite (rows exist, ratios plausible; never timings)
+# and the fast path's instruction counts against bench/callgrind-baseline.txt.
+bench/run.sh --smoke >"$LOGS/bench-smoke.log" 2>&1
+add_counts bench-smoke "$LOGS/bench-smoke.log"
+bench/callgrind-gate.sh >"$LOGS/callgrind-gate.log" 2>&1
+add_counts callgrind-gate "$LOGS/callgrind-gate.log"
+
+echo "== sink"
+if [[ -f userspace/sink/Makefile ]]; then
+	make --no-print-directory -C userspace/sink check >"$LOGS/sink.log" 2>&1
+	add_counts sink "$LOGS/sink.log"
+	check sink-vm-payload make -C userspace/sink vm-payload DESTDIR="$BUILD/vm-sink"
 fi
 
 echo "== packaging"
@@ -181,7 +199,8 @@ for k in "${KVERS[@]}"; do
 		continue
 	fi
 	scripts/vm/run.sh --kver "$k" --payload "$BUILD/payload-$k" \
-		--out "$BUILD/vm-$k" --mem 3072 --timeout 900 >"$LOGS/vm-$k.log" 2>&1
+		--out "$BUILD/vm-$k" --mem 3072 --disk-mb 512 --timeout 900 \
+		>"$LOGS/vm-$k.log" 2>&1
 	rc=$?
 	add_counts "vm-$k" "$LOGS/vm-$k.log"
 	grep -E '^not ok|^# .*(1 GiB|PMD-mapped)' "$BUILD/vm-$k/tests.log" 2>/dev/null
@@ -190,6 +209,17 @@ for k in "${KVERS[@]}"; do
 		fail "vm-$k: runner" "$LOGS/vm-$k.log"
 	fi
 done
+
+echo "== debug lane"
+# KASAN/kmemleak/lockdep/fault injection, when the debug kernel is cached
+# (`make check-debug` builds it once, ~14 min of 2 cores, then it is reused).
+scripts/debug-lane.sh --if-cached >"$LOGS/vm-debug.log" 2>&1
+rc=$?
+add_counts vm-debug "$LOGS/vm-debug.log"
+grep -E '^not ok|kmemleak:|probability' "$BUILD/vm-debug/tests.log" 2>/dev/null
+if ((rc != 0)); then
+	fail "vm-debug: runner" "$LOGS/vm-debug.log"
+fi
 
 if ((${#failures[@]})); then
 	echo "failed: ${failures[*]}"

@@ -9,7 +9,8 @@
 #   scripts/debug-lane.sh --if-cached   run only if the kernel is built
 #   scripts/debug-lane.sh --build       build the kernel first if needed
 #                                       (about 14 minutes the first time)
-# Environment: FUZZ_ITERATIONS, FAULTINJ_ROUNDS (guest-side run lengths).
+# Environment: FUZZ_ITERATIONS (default 3000 per thread), FAULTINJ_ROUNDS
+# (default 100 lifecycles per probability).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +41,8 @@ rm -rf "$mod"
 mkdir -p "$mod"
 cp -r Kbuild module include "$mod/"
 make -s -C "$dir/build" M="$mod" W=1 modules 2>&1 | tee "$mod/build.log"
+cp -r selftests/hugeslab/importer "$mod/importer"
+make -s -C "$dir/build" M="$mod/importer" W=1 modules 2>&1 | tee -a "$mod/build.log"
 ! grep -E 'warning:|error:' "$mod/build.log"
 
 payload=$BUILD/payload-debug
@@ -47,19 +50,17 @@ rm -rf "$payload"
 mkdir -p "$payload"
 make -s -C selftests/hugeslab KSFT_DIR="$src/tools/testing/selftests" \
 	OUT="$payload"
-for t in fuzz faultinj; do
-	gcc -static -O2 -Wall -Werror -pthread -Iinclude/uapi \
-		-o "$payload/$t" "selftests/hugeslab/$t.c"
-done
-cp "$mod/hugeslab.ko" selftests/hugeslab/run-guest-debug.sh "$payload/"
+cp "$mod/hugeslab.ko" "$payload/"
+make -s -C userspace/tools OUT="$BUILD/tools" >/dev/null && cp "$BUILD/tools/hugeslabctl" "$payload/"
+if [[ -f $mod/importer/hugeslab_importer.ko ]]; then
+	cp "$mod/importer/hugeslab_importer.ko" "$payload/"
+fi
 # The guest's entry point is run-guest.sh: make it the debug one.
 mv "$payload/run-guest.sh" "$payload/run-guest-stock.sh"
 sed 's#sh ./run-guest.sh#sh ./run-guest-stock.sh#' \
 	"$payload/run-guest-debug.sh" >"$payload/run-guest.sh"
-if [[ -n ${FUZZ_ITERATIONS:-} || -n ${FAULTINJ_ROUNDS:-} ]]; then
-	sed -i "2i export FUZZ_ITERATIONS=${FUZZ_ITERATIONS:-3000} FAULTINJ_ROUNDS=${FAULTINJ_ROUNDS:-100}" \
-		"$payload/run-guest.sh"
-fi
+sed -i "2i export HUGESLAB_FUZZ_ITERATIONS=${FUZZ_ITERATIONS:-3000} FAULTINJ_ROUNDS=${FAULTINJ_ROUNDS:-100}" \
+	"$payload/run-guest.sh"
 
 exec scripts/vm/run.sh --kver "$kver" --kernel "$dir/bzImage" \
 	--moddir "$dir/modules/lib/modules/$kver" --payload "$payload" \

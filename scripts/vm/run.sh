@@ -196,6 +196,8 @@ add_modules() {
 		[[ -f $src/$f ]] && cp "$src/$f" "$dst/"
 	done
 	for p in "${paths[@]}"; do
+		# Nothing to copy when every wanted module is built in.
+		[[ -n $p ]] || continue
 		install -D -m 0644 "$src/$p" "$dst/$p"
 		case "$p" in
 		*.ko.xz) xz -d "$dst/$p" ;;

@@ -42,7 +42,13 @@ static int write_str(const char *path, const char *val)
 
 static int make_it_fail(int on)
 {
-	return write_str("/proc/self/make-it-fail", on ? "1" : "0");
+	int i;
+
+	/* The write itself can be failed by injection while the flag is on. */
+	for (i = 0; i < 1000; i++)
+		if (!write_str("/proc/self/make-it-fail", on ? "1" : "0"))
+			return 0;
+	return -1;
 }
 
 static int setup_attr(const char *attr, int probability)

@@ -150,7 +150,7 @@ static int do_create(uint64_t *s)
 	if (rnd(s) % 8 == 0)
 		c.pad = rnd(s);
 	if (rnd(s) % 8 == 0)
-		c.name[rnd(s) % HUGESLAB_NAME_MAX] = (char)(rnd(s) | 1);
+		c.reserved[rnd(s) % 4] = rnd(s) | 1;
 	/* Keep real pools small enough that the fuzzer mostly has some. */
 	if (c.size > 64 * SZ_2M && rnd(s) % 4)
 		c.size = 2 * SZ_2M;

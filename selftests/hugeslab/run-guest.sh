@@ -23,7 +23,18 @@ for t in $(cat selftests.list); do
 	./"$t"
 done
 
+# A short fuzz run; `make fuzz` runs a long one (HUGESLAB_FUZZ_ITERATIONS).
+if [ -x ./fuzz ] && [ -z "$HUGESLAB_NO_FUZZ" ]; then
+	echo "# ---- fuzz"
+	./fuzz --iterations "${HUGESLAB_FUZZ_ITERATIONS:-2000}" --threads 3
+fi
+
 if [ -x lib/run-lib-tests.sh ]; then
 	echo "# ---- libhugeslab"
 	(cd lib && sh ./run-lib-tests.sh)
+fi
+
+if [ -x sink/run-sink-tests.sh ]; then
+	echo "# ---- hugeslab-sink"
+	(cd sink && sh ./run-sink-tests.sh)
 fi

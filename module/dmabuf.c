@@ -149,7 +149,7 @@ int hugeslab_dmabuf_export(struct hugeslab_pool *pool,
 	if (ret)
 		return ret;
 
-	hd = kzalloc(sizeof(*hd), GFP_KERNEL_ACCOUNT);
+	hd = hugeslab_fail_nth() ? NULL : kzalloc(sizeof(*hd), GFP_KERNEL_ACCOUNT);
 	if (!hd)
 		return -ENOMEM;
 	hd->pool = pool;
@@ -171,7 +171,7 @@ int hugeslab_dmabuf_export(struct hugeslab_pool *pool,
 	/* The caller's file holds the pool, so this cannot be the first. */
 	get_file(pool->backing);
 	atomic_inc(&pool->nr_dmabufs);
-	dmabuf = dma_buf_export(&exp_info);
+	dmabuf = hugeslab_fail_nth() ? ERR_PTR(-ENOMEM) : dma_buf_export(&exp_info);
 	if (IS_ERR(dmabuf)) {
 		ret = PTR_ERR(dmabuf);
 		atomic_dec(&pool->nr_dmabufs);

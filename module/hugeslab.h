@@ -71,6 +71,9 @@ struct hugeslab_pool {
 	struct list_head list;
 };
 
+/* fail_nth.c: test hook for every allocation step */
+bool hugeslab_fail_nth(void);
+
 /* account.c: module-wide cap, RLIMIT_MEMLOCK, counters, the pool registry */
 int hugeslab_charge(struct hugeslab_pool *pool);
 void hugeslab_uncharge(struct hugeslab_pool *pool);

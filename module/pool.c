@@ -100,7 +100,8 @@ static int fill_slabs(struct hugeslab_pool *pool)
 		if (fatal_signal_pending(current))
 			return -EINTR;
 
-		page = shmem_read_mapping_page_gfp(mapping, i << order, gfp);
+		page = hugeslab_fail_nth() ? ERR_PTR(-ENOMEM) :
+		       shmem_read_mapping_page_gfp(mapping, i << order, gfp);
 		if (IS_ERR(page))
 			return PTR_ERR(page) == -EINTR ? -EINTR : -ENOMEM;
 		folio = page_folio(page);
@@ -136,6 +137,8 @@ struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
 	if (ret)
 		return ERR_PTR(ret);
 
+	if (hugeslab_fail_nth())
+		return ERR_PTR(-ENOMEM);
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
@@ -155,16 +158,17 @@ struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
 			       GFP_KERNEL_ACCOUNT);
 	pool->node_slabs = kcalloc(nr_node_ids, sizeof(*pool->node_slabs),
 				   GFP_KERNEL_ACCOUNT);
-	if (!pool->slabs || !pool->node_slabs) {
+	if (!pool->slabs || !pool->node_slabs || hugeslab_fail_nth()) {
 		ret = -ENOMEM;
 		goto free_slabs;
 	}
 
-	ret = hugeslab_charge(pool);
+	ret = hugeslab_fail_nth() ? -ENOMEM : hugeslab_charge(pool);
 	if (ret)
 		goto free_slabs;
 
-	backing = hugeslab_backing_create(pool);
+	backing = hugeslab_fail_nth() ? ERR_PTR(-ENOMEM) :
+		  hugeslab_backing_create(pool);
 	if (IS_ERR(backing)) {
 		ret = PTR_ERR(backing);
 		hugeslab_uncharge(pool);
@@ -174,7 +178,7 @@ struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
 	atomic_set(&pool->nr_files, 1);
 
 	/* From here on, the backing file's release frees the pool. */
-	ret = hugeslab_pool_register(pool);
+	ret = hugeslab_fail_nth() ? -ENOMEM : hugeslab_pool_register(pool);
 	if (ret)
 		goto put_backing;
 	ret = fill_slabs(pool);

@@ -693,12 +693,41 @@ static inline int hs_put_bulk(struct hs_pool *pool, void *const *bufs,
 		c = pool->__cache[__hs_tls.slot];
 		if (__hs_likely(c != NULL && c->len + n <= c->cap &&
 				!__hs_load(&pool->__waiters))) {
+			/*
+			 * As __hs_put_cached() per buffer, with the length in
+			 * a register and the per-tag counter added once per
+			 * run of equal tags: a counter bumped per buffer is a
+			 * chain of dependent loads and stores.
+			 */
+			unsigned int len = c->len, run = 0, rtag = 0;
+
 			for (; i < n; i++) {
-				if (__hs_likely(__hs_put_cached(pool, c,
-								bufs[i]) == 0))
-					continue;
-				break;
+				uintptr_t off = (uintptr_t)bufs[i] - pool->__base;
+				struct __hs_meta *m;
+				unsigned int tag;
+
+				if (__hs_unlikely(off >= pool->__size ||
+						  (off & (HS_ALIGN - 1))))
+					break;
+				m = &pool->__meta[off >> HS_ALIGN_SHIFT];
+				if (__hs_unlikely(__atomic_load_n(&m->ref,
+						__ATOMIC_ACQUIRE) != 1))
+					break;
+				tag = __hs_load(&m->tag) & (HS_MAX_TAGS - 1);
+				if (__hs_unlikely(tag != rtag)) {
+					if (run)
+						__hs_count(&c->st->tag_puts[rtag],
+							   run);
+					rtag = tag;
+					run = 0;
+				}
+				run++;
+				__hs_store(&m->ref, 0U);
+				c->objs[len++] = bufs[i];
 			}
+			if (run)
+				__hs_count(&c->st->tag_puts[rtag], run);
+			c->len = len;
 		}
 	} else if (n) {
 		return __hs_put_slow(pool, NULL);

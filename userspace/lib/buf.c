@@ -106,15 +106,19 @@ static int hs_store_take(struct hs_pool_priv *p, void **bufs, unsigned int n)
 	return -1;
 }
 
-/* Fill @c up to its nominal size from the store, best effort. */
+/*
+ * Fill @c up to its nominal size from the store, best effort: one batch,
+ * so one critical section of the store per refill.
+ */
 static void hs_cache_refill(struct hs_pool_priv *p, struct __hs_cache *c)
 {
-	uint32_t idx[HS_CHUNK];
+	uint32_t idx[HS_CACHE_SIZE_MAX];
 	unsigned int k, i;
 
 	while (c->len < c->size) {
 		k = c->size - c->len;
-		k = hs_stack_pop(&p->store, idx, k < HS_CHUNK ? k : HS_CHUNK);
+		k = hs_stack_pop(&p->store, idx,
+				 k < HS_CACHE_SIZE_MAX ? k : HS_CACHE_SIZE_MAX);
 		if (!k)
 			break;
 		for (i = 0; i < k; i++)

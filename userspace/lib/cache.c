@@ -110,14 +110,16 @@ struct __hs_cache *hs_cache_of(struct hs_pool_priv *p)
 void hs_cache_flush(struct hs_pool_priv *p, struct __hs_cache *c,
 		    unsigned int keep)
 {
-	uint32_t idx[64];
+	uint32_t idx[HS_CACHE_SIZE_MAX];
 	unsigned int n, i, done = 0, count;
 
 	if (c->len <= keep)
 		return;
 	count = c->len - keep;
 	while (done < count) {
-		n = count - done < 64 ? count - done : 64;
+		n = count - done;
+		if (n > HS_CACHE_SIZE_MAX)
+			n = HS_CACHE_SIZE_MAX;
 		for (i = 0; i < n; i++)
 			idx[i] = hs_idx_of_buf(p, c->objs[done + i]);
 		hs_store_put(p, idx, n);

@@ -90,7 +90,11 @@ static int fill_slabs(struct hugeslab_pool *pool)
 {
 	struct address_space *mapping = pool->backing->f_mapping;
 	unsigned int order = pool->slab_shift - PAGE_SHIFT;
-	gfp_t gfp = mapping_gfp_mask(mapping) | __GFP_NOWARN;
+	/*
+	 * A CREATE that does not fit fails; it must never OOM-kill others to
+	 * make room (that covers shmem's small-page fallback too).
+	 */
+	gfp_t gfp = mapping_gfp_mask(mapping) | __GFP_NOWARN | __GFP_NORETRY;
 	unsigned long i;
 
 	for (i = 0; i < pool->nr_slabs; i++) {

@@ -186,7 +186,7 @@ if [[ -f userspace/build/libhugeslab.a ]]; then
 	check tools-demo make -C userspace/tools OUT="$BUILD/tools" test-demo
 fi
 # On a host without the module, the tool says so with its own exit code.
-if ! grep -q '^hugeslab ' /proc/modules; then
+if ! grep -qs '^hugeslab ' /proc/modules; then
 	check tools-no-module bash -c '"$1" status; [[ $? -eq 3 ]]' _ "$BUILD/tools/hugeslabctl"
 fi
 

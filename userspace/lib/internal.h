@@ -28,6 +28,7 @@ struct hs_stack {
 
 int hs_stack_init(struct hs_stack *s, uint32_t cap);
 void hs_stack_fini(struct hs_stack *s);
+void hs_stack_atfork_child(struct hs_stack *s);
 unsigned int hs_stack_push(struct hs_stack *s, const uint32_t *objs,
 			   unsigned int n);
 unsigned int hs_stack_pop(struct hs_stack *s, uint32_t *objs, unsigned int n);

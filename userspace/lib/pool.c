@@ -50,6 +50,7 @@ static void hs_fork_child(void)
 		/* No pointer is in range any more: hs_ref() goes slow too. */
 		p->pub.__size = 0;
 		hs_caches_free(p);
+		hs_stack_atfork_child(&p->store);
 	}
 }
 

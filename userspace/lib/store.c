@@ -31,9 +31,22 @@
 
 #include "internal.h"
 
-int hs_stack_init(struct hs_stack *s, uint32_t cap)
+static int hs_stack_lock_init(struct hs_stack *s)
 {
 	pthread_mutexattr_t a;
+	int err;
+
+	pthread_mutexattr_init(&a);
+#ifdef PTHREAD_MUTEX_ADAPTIVE_NP
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+	err = pthread_mutex_init(&s->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	return err;
+}
+
+int hs_stack_init(struct hs_stack *s, uint32_t cap)
+{
 	int err;
 
 	s->slots = calloc(cap ? cap : 1, sizeof(*s->slots));
@@ -41,12 +54,7 @@ int hs_stack_init(struct hs_stack *s, uint32_t cap)
 		return -1;
 	s->cap = cap;
 	s->count = 0;
-	pthread_mutexattr_init(&a);
-#ifdef PTHREAD_MUTEX_ADAPTIVE_NP
-	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
-#endif
-	err = pthread_mutex_init(&s->lock, &a);
-	pthread_mutexattr_destroy(&a);
+	err = hs_stack_lock_init(s);
 	if (err) {
 		free(s->slots);
 		s->slots = NULL;
@@ -54,6 +62,17 @@ int hs_stack_init(struct hs_stack *s, uint32_t cap)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * In the child after fork(): the lock may have been held by a thread that
+ * does not exist there. The pool is dead in the child; hs_pool_check() and
+ * hs_pool_destroy() must still not hang on it.
+ */
+void hs_stack_atfork_child(struct hs_stack *s)
+{
+	if (s->slots)
+		hs_stack_lock_init(s);
 }
 
 void hs_stack_fini(struct hs_stack *s)

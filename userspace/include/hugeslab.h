@@ -69,8 +69,9 @@ enum hs_backend {
 #define HS_POOL_ALLOW_FALLBACK	(1U << 0) /* no /dev/hugeslab: use a fallback */
 #define HS_POOL_DEBUG		(1U << 1) /* poison free buffers, no cache */
 #define HS_POOL_NO_CACHE	(1U << 2) /* no per-thread cache */
+#define HS_POOL_NAMED		(1U << 3) /* module: attachable by @name */
 #define HS_POOL_FLAGS_MASK	(HS_POOL_ALLOW_FALLBACK | HS_POOL_DEBUG | \
-				 HS_POOL_NO_CACHE)
+				 HS_POOL_NO_CACHE | HS_POOL_NAMED)
 
 /* Flags of hs_pool_destroy(). */
 #define HS_DESTROY_FORCE	(1U << 0) /* destroy even with buffers out */
@@ -90,7 +91,8 @@ enum hs_backend {
  *	(min(256, buffers / 16)); at most %HS_CACHE_SIZE_MAX
  * @flags: HS_POOL_* flags; unknown flags are rejected
  * @name: pool name for statistics, at most %HS_NAME_MAX - 1 characters of
- *	[A-Za-z0-9._-]; NULL or "" gives "pool"
+ *	[A-Za-z0-9._-]; NULL or "" gives "pool"; with %HS_POOL_NAMED also the
+ *	name other processes attach by (hs_pool_attach())
  * @stats_mode: permission bits of the statistics file, 0 for 0600
  * @reserved: must be 0
  *
@@ -254,6 +256,7 @@ void hs_pool_config_init(struct hs_pool_config *cfg);
  *
  * Return: the pool, or NULL with errno set: EINVAL for a bad configuration
  * (unknown flag, non-zero reserved field, size out of range, bad name);
+ * EEXIST for %HS_POOL_NAMED with the name of a live module pool;
  * ENOENT when /dev/hugeslab is missing and fallback is not allowed; ENOMEM
  * or EPERM when memory cannot be had or locked (RLIMIT_MEMLOCK); any errno
  * of open(2), ioctl(2), mmap(2) or mlock(2) on the chosen backend.
@@ -269,8 +272,9 @@ struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg);
  * %HS_DESTROY_FORCE a pool with buffers still out is left intact and the
  * call fails with EBUSY (list them with hs_pool_leaks()). With it, the pool
  * is destroyed anyway and its memory unmapped: the outstanding buffers become
- * invalid. In a child process after fork(2) it only releases the child's
- * mappings. Not for the data path.
+ * invalid. In a child process after fork(2), and for a peer of
+ * hs_pool_attach(), it only releases this process's mappings and file.
+ * Not for the data path.
  *
  * Return: the number of buffers that were still out (0 for a clean
  * destroy), or -1 with errno set: EINVAL for a NULL pool or unknown flags,
@@ -489,6 +493,103 @@ long hs_buf_index(const struct hs_pool *pool, const void *buf);
 void *hs_buf_at(const struct hs_pool *pool, size_t idx);
 
 /* ---- end of memory regions ---- */
+
+/* ---- sharing a pool with another process (attach.c) ---- */
+
+/* Flags of struct hs_attach_config. */
+#define HS_ATTACH_RDONLY	(1U << 0) /* map without PROT_WRITE */
+#define HS_ATTACH_FLAGS_MASK	HS_ATTACH_RDONLY
+
+/**
+ * struct hs_attach_config - argument of hs_pool_attach()
+ * @name: name of a live %HS_POOL_NAMED pool of /dev/hugeslab, or NULL
+ * @fd: a file descriptor of the pool (from hs_pool_fd() in the creator,
+ *	received with SCM_RIGHTS), or -1; exactly one of @name and @fd is set
+ * @buf_size: the creator's buf_size; must be equal to it
+ * @headroom: the creator's headroom; must be equal to it
+ * @total_bytes: 0, or the creator's total_bytes, checked against the size
+ *	of the pool
+ * @flags: %HS_ATTACH_RDONLY or 0
+ * @reserved: must be 0
+ *
+ * Initialise with hs_attach_config_init().
+ */
+struct hs_attach_config {
+	const char *name;
+	int32_t fd;
+	uint32_t buf_size;
+	uint32_t headroom;
+	uint32_t flags;
+	uint64_t total_bytes;
+	uint64_t reserved[4];
+};
+
+/**
+ * hs_attach_config_init - fill @cfg with defaults
+ * @cfg: configuration to initialise
+ *
+ * Zeroes @cfg, then sets @fd to -1.
+ */
+void hs_attach_config_init(struct hs_attach_config *cfg);
+
+/**
+ * hs_pool_attach - map a pool created by another process, as a peer view
+ * @cfg: configuration, see struct hs_attach_config
+ *
+ * Attaches by @cfg->name (HUGESLAB_IOC_ATTACH on a new file of
+ * /dev/hugeslab, read-only with %HS_ATTACH_RDONLY) or duplicates @cfg->fd,
+ * which the caller keeps and may close, and maps the whole pool. @cfg->fd
+ * may be a /dev/hugeslab file or the memfd of a fallback pool. The buffer
+ * layout is recomputed from @cfg->buf_size and @cfg->headroom, which must
+ * equal the creator's: the pool records neither, so other values are caught
+ * only when they are invalid or do not fit the pool size. With equal values,
+ * hs_buf_at(), hs_buf_index(), hs_pool_regions(), hs_pool_nr_bufs() and the
+ * views' arithmetic give the creator's buffers by the same indices.
+ *
+ * The peer has no free store and no reference counts: hs_get(), hs_put(),
+ * hs_ref() and their variants, hs_view_clone(), hs_view_release(),
+ * hs_thread_flush(), hs_pool_stats(), hs_pool_leaks(), hs_pool_check(),
+ * hs_pool_dump(), hs_tag_name() and hs_pool_stats_path() fail with
+ * EOPNOTSUPP. Buffers change hands by index (hs_buf_index()) over the
+ * application's own channel; the creator gets and puts them. Allocating
+ * from one pool in two processes is not supported. hs_pool_destroy() of a
+ * peer unmaps and closes only, and returns 0.
+ *
+ * Return: the peer, or NULL with errno set: EINVAL for a bad configuration,
+ * a layout that does not fit the pool, or an @cfg->fd that is neither a
+ * pool file nor a memfd; ENOENT when /dev/hugeslab or the named pool does
+ * not exist; EACCES when the file is read-only (a read-only attach or an
+ * O_RDONLY descriptor) and %HS_ATTACH_RDONLY is not set; ENODEV for a
+ * /dev/hugeslab file without a pool; EPERM for another user's pool; any
+ * errno of open(2), ioctl(2), fcntl(2) or mmap(2).
+ */
+struct hs_pool *hs_pool_attach(const struct hs_attach_config *cfg);
+
+/**
+ * hs_pool_fd - file descriptor of @pool's memory, for SCM_RIGHTS
+ * @pool: a pool or a peer
+ *
+ * The descriptor stays owned by the pool (do not close it) and is valid
+ * until hs_pool_destroy(). Passing it to another process with SCM_RIGHTS
+ * and hs_pool_attach() there shares the pool. For a module pool it carries
+ * the access of the pool's file: a read-only attached peer passes on a
+ * read-only handle.
+ *
+ * Return: the descriptor, or -1 with errno set: EINVAL for NULL,
+ * EOPNOTSUPP for a %HS_BACKEND_MAP_HUGETLB pool, which has no file.
+ */
+int hs_pool_fd(const struct hs_pool *pool);
+
+/**
+ * hs_pool_is_peer - whether @pool came from hs_pool_attach()
+ * @pool: a pool or a peer
+ *
+ * Return: 1 for a peer, 0 for a pool of hs_pool_create(), or -1 with errno
+ * EINVAL for NULL.
+ */
+int hs_pool_is_peer(const struct hs_pool *pool);
+
+/* ---- end of sharing ---- */
 
 /* Internal slow paths of the inline calls below. */
 void *__hs_get_slow(struct hs_pool *pool, unsigned int tag);

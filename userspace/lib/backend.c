@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -34,15 +35,25 @@
 
 static int hs_map_module(struct hs_pool_priv *p, int fd, int node)
 {
-	struct hugeslab_create create = {
-		.size = p->total_bytes,
-		.slab_shift = 0,
-		.numa_node = node,
+	struct hugeslab_create_named cn = {
+		.create = {
+			.size = p->total_bytes,
+			.slab_shift = 0,
+			.numa_node = node,
+		},
 	};
 	void *addr;
 
-	if (ioctl(fd, HUGESLAB_IOC_CREATE, &create))
+	if (p->flags & HS_POOL_NAMED) {
+		/* p->name is checked: [A-Za-z0-9._-], below HS_NAME_MAX */
+		cn.create.flags = HUGESLAB_CREATE_NAMED;
+		memcpy(cn.name, p->name,
+		       strnlen(p->name, sizeof(cn.name) - 1));
+		if (ioctl(fd, HUGESLAB_IOC_CREATE_NAMED, &cn))
+			return -1;
+	} else if (ioctl(fd, HUGESLAB_IOC_CREATE, &cn.create)) {
 		return -1;
+	}
 	addr = mmap(NULL, p->total_bytes, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (addr == MAP_FAILED)
@@ -101,14 +112,19 @@ static int hs_map_memfd_hugetlb(struct hs_pool_priv *p, int node)
 	}
 	addr = mmap(NULL, p->total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    fd, 0);
-	err = errno;
-	close(fd);
 	if (addr == MAP_FAILED) {
+		err = errno;
+		close(fd);
 		errno = err;
 		return 1;
 	}
-	if (hs_lock(p, addr, node))
+	if (hs_lock(p, addr, node)) {
+		err = errno;
+		close(fd);
+		errno = err;
 		return -1;
+	}
+	p->dev_fd = fd;		/* kept for hs_pool_fd() */
 	p->map = addr;
 	p->map_len = p->total_bytes;
 	p->backend = HS_BACKEND_MEMFD_HUGETLB;
@@ -134,24 +150,42 @@ static int hs_map_hugetlb(struct hs_pool_priv *p, int node)
 	return 0;
 }
 
-/* 4 KiB pages, aligned to 2 MiB so that transparent huge pages can apply. */
+/*
+ * 4 KiB pages, aligned to 2 MiB so that transparent huge pages can apply.
+ * A plain memfd (shmem, as MAP_SHARED | MAP_ANONYMOUS would be) so that the
+ * pool has a file to pass with SCM_RIGHTS (hs_pool_fd()).
+ */
 static int hs_map_pages(struct hs_pool_priv *p, int node)
 {
 	size_t len = p->total_bytes, resv = len + HS_SLAB_SIZE;
 	uintptr_t start, aligned;
 	void *addr;
+	int fd, err;
 
+	fd = memfd_create("hugeslab", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)len)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
 	addr = mmap(NULL, resv, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (addr == MAP_FAILED)
+	if (addr == MAP_FAILED) {
+		err = errno;
+		close(fd);
+		errno = err;
 		return -1;
+	}
 	start = (uintptr_t)addr;
 	aligned = (start + HS_SLAB_SIZE - 1) & ~(uintptr_t)(HS_SLAB_SIZE - 1);
 	if (mmap((void *)aligned, len, PROT_READ | PROT_WRITE,
-		 MAP_FIXED | MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
-		int err = errno;
-
+		 MAP_FIXED | MAP_SHARED, fd, 0) == MAP_FAILED) {
+		err = errno;
 		munmap(addr, resv);
+		close(fd);
 		errno = err;
 		return -1;
 	}
@@ -161,8 +195,13 @@ static int hs_map_pages(struct hs_pool_priv *p, int node)
 		munmap((void *)(aligned + len), start + resv - aligned - len);
 	/* Advice only: the reported page size stays 4096 either way. */
 	madvise((void *)aligned, len, MADV_HUGEPAGE);
-	if (hs_lock(p, (void *)aligned, node))
+	if (hs_lock(p, (void *)aligned, node)) {
+		err = errno;
+		close(fd);
+		errno = err;
 		return -1;
+	}
+	p->dev_fd = fd;		/* kept for hs_pool_fd() */
 	p->map = (void *)aligned;
 	p->map_len = len;
 	p->backend = HS_BACKEND_PAGES;

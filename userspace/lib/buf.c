@@ -150,6 +150,10 @@ static int hs_check_get(struct hs_pool *pool, unsigned int tag)
 		errno = ECHILD;
 		return -1;
 	}
+	if (hs_priv(pool)->peer) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
 	return 0;
 }
 
@@ -232,6 +236,10 @@ static struct __hs_meta *hs_lookup(struct hs_pool *pool, void *buf)
 	off = (uintptr_t)buf - pool->__base;
 	if (p->dead) {
 		errno = ECHILD;
+		return NULL;
+	}
+	if (p->peer) {
+		errno = EOPNOTSUPP;
 		return NULL;
 	}
 	if (off >= pool->__size) {

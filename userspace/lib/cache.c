@@ -153,6 +153,10 @@ HS_EXPORT int hs_thread_flush(struct hs_pool *pool)
 		errno = ECHILD;
 		return -1;
 	}
+	if (p->peer) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
 	c = pool->__cache[__hs_tls.slot];
 	if (c)
 		hs_cache_flush(p, c, 0);

@@ -73,6 +73,7 @@ struct hs_pool_priv {
 
 	pid_t pid;
 	bool dead;		/* in a child after fork() */
+	bool peer;		/* hs_pool_attach(): no store, no metadata */
 	struct hs_pool_priv *next;
 };
 
@@ -115,6 +116,9 @@ void hs_caches_free(struct hs_pool_priv *p);
 void hs_store_put(struct hs_pool_priv *p, const uint32_t *idx,
 		  unsigned int n);
 void hs_poison_init(struct hs_pool_priv *p);
+
+/* attach.c */
+int hs_peer_destroy(struct hs_pool_priv *p);
 
 /* stats.c */
 int hs_stats_create(struct hs_pool_priv *p, unsigned int mode);

@@ -260,6 +260,8 @@ HS_EXPORT int hs_pool_destroy(struct hs_pool *pool, unsigned int flags)
 		errno = EINVAL;
 		return -1;
 	}
+	if (p->peer)
+		return hs_peer_destroy(p);
 	if (!p->dead) {
 		out = hs_count_outstanding(p);
 		if (out && !(flags & HS_DESTROY_FORCE)) {

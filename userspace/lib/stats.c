@@ -146,6 +146,10 @@ HS_EXPORT const char *hs_pool_stats_path(const struct hs_pool *pool)
 		errno = EINVAL;
 		return NULL;
 	}
+	if (((const struct hs_pool_priv *)pool)->peer) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
 	return ((const struct hs_pool_priv *)pool)->stats_path;
 }
 
@@ -158,6 +162,10 @@ HS_EXPORT int hs_tag_name(struct hs_pool *pool, unsigned int tag,
 
 	if (!pool || !name || tag >= HS_MAX_TAGS) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (p->peer) {
+		errno = EOPNOTSUPP;
 		return -1;
 	}
 	dst = p->stats->tag_names[tag];
@@ -192,6 +200,10 @@ HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
 
 	if (!pool || !st) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (p->peer) {
+		errno = EOPNOTSUPP;
 		return -1;
 	}
 	h = p->stats;
@@ -251,6 +263,10 @@ HS_EXPORT int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
 		errno = EINVAL;
 		return -1;
 	}
+	if (p->peer) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
 	now = __hs_stamp();
 	for (i = 0; i < p->nr_bufs; i++) {
 		uint32_t idx = hs_pool_buf_idx(p, i);
@@ -293,6 +309,10 @@ HS_EXPORT int hs_pool_check(struct hs_pool *pool)
 
 	if (!pool) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (p->peer) {
+		errno = EOPNOTSUPP;
 		return -1;
 	}
 	seen = calloc(p->total_bytes >> HS_ALIGN_SHIFT, 1);

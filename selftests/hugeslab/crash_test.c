@@ -181,8 +181,14 @@ FIXTURE_TEARDOWN(crash)
 {
 	EXPECT_EQ(0, hs_wait_pinned(0, 5000));
 	EXPECT_EQ(0, hs_nr_pools());
+	/* Exact: every slab of every pool is back with the page allocator. */
 	EXPECT_EQ(self->thp_before, meminfo_kb("ShmemHugePages"));
-	EXPECT_LT(self->avail_before - meminfo_kb("MemAvailable"), 32 * 1024);
+	/*
+	 * Loose: per-cpu lists, evicted caches and, on the debug kernel,
+	 * KASAN's quarantine of freed objects move MemAvailable by tens of
+	 * MiB on their own.
+	 */
+	EXPECT_LT(self->avail_before - meminfo_kb("MemAvailable"), 128 * 1024);
 }
 
 TEST_F(crash, kill9_storm)

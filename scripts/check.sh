@@ -154,6 +154,13 @@ if [[ -f userspace/Makefile ]]; then
 	check lib-vm-payload make -C userspace vm-payload DESTDIR="$BUILD/vm-lib"
 fi
 
+echo "== libFuzzer"
+# A short run of each harness over a copy of the committed corpus.
+if [[ -f userspace/fuzz/Makefile ]]; then
+	make --no-print-directory -C userspace/fuzz check >"$LOGS/libfuzzer.log" 2>&1
+	add_counts libfuzzer "$LOGS/libfuzzer.log"
+fi
+
 echo "== bench"
 # A smoke run of the suite (rows exist, ratios plausible; never timings)
 # and the fast path's instruction counts against bench/callgrind-baseline.txt.

@@ -5,7 +5,8 @@
 # in a VM per stock kernel, and on the debug kernel when it is cached, with
 # fault injection. Each run prints the seed that replays it:
 #   fuzz --seed N --iterations N --threads N
-# Environment: FUZZ_ITERATIONS (per thread, default 100000).
+# Then the libFuzzer harnesses of userspace/fuzz for their long run.
+# Environment: FUZZ_ITERATIONS (per thread, default 100000), FUZZ_SECONDS.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +35,9 @@ GUEST
 	scripts/vm/run.sh --kver "$k" --payload "$payload" --out "$BUILD/vm-fuzz-$k" \
 		--mem 3072 --timeout 3600 || status=1
 done
+# libFuzzer on the library API and the sink's record parser (FUZZ_SECONDS
+# per harness); the corpus grows under userspace/fuzz/build.
+make -C userspace/fuzz fuzz || status=1
 if scripts/debug-kernel.sh --path >/dev/null; then
 	FUZZ_ITERATIONS=$((ITER / 10)) FAULTINJ_ROUNDS=1000 \
 		scripts/debug-lane.sh --if-cached || status=1

@@ -90,3 +90,25 @@ write(A, 'create-bad', [CREATE, 7, 1] + u32(0xffffffff) + [1] + u32(0xffffffff) 
       list(b'a/b'))
 write(A, 'create-busy', [CREATE, 4, 0] + u32(512) + [0] + u32(0) + [0xff, 0] + u16(0) +
       [0, 0] + u16(0) + [0, 0, 0, 3, 1])
+
+# ---- fuzz_verify: mode byte (bit 0: built), split/unused byte, body ----
+V = 'corpus/fuzz_verify'
+def vdesc(ctl, ln, fill, defect, arg):
+    return bytes([ctl, ln & 0xff, ln >> 8, fill, defect, arg & 0xff,
+                  (arg >> 8) & 0xff, arg >> 16])
+
+write(V, 'valid', bytes([1, 0]) + vdesc(0, 100, 1, 0, 0) +
+      vdesc(1, 5000, 2, 0, 0) + vdesc(2, 0, 3, 0, 0))
+write(V, 'bad-payload', bytes([1, 0]) + vdesc(0, 300, 1, 0, 0) +
+      vdesc(0, 200, 2, 5, 77))
+write(V, 'bad-seq', bytes([1, 0]) + vdesc(0, 10, 1, 6, 2) + vdesc(0, 10, 2, 0, 0))
+write(V, 'bad-ecrc', bytes([1, 0]) + vdesc(0, 10, 1, 0, 0) + vdesc(0, 10, 2, 0x10, 0))
+write(V, 'past-eof', bytes([1, 0]) + vdesc(0, 10, 1, 3, 0x100) + vdesc(0, 10, 2, 9, 60))
+write(V, 'torn', bytes([1, 0]) + vdesc(0, 10, 1, 0, 0) + vdesc(0, 10, 2, 0, 0) + bytes([7]))
+# raw: a sealed index header + one entry and a data file
+ih = struct.pack('<IIIIQ5Q', 0x31584948, 1, 40, 4096, 0, 0, 0, 0, 0, 0)
+rec = record(1, b'raw' * 10, stream=3)
+ent = struct.pack('<IIQQIII', 0x45584948, 3, 0, 1, 30, crc32c(b'raw' * 10), 0)
+ent += struct.pack('<I', crc32c(ent))
+write(V, 'raw', bytes([0, (len(ih) + len(ent)) // 16]) + ih + ent + rec)
+write(V, 'raw-not-index', bytes([0, 2]) + b'\x00' * 40)

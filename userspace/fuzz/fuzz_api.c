@@ -11,7 +11,7 @@
  * hs_pool_check() must find both pools whole with nothing outstanding.
  *
  * No /dev/hugeslab here: HS_POOL_ALLOW_FALLBACK picks a fallback backend.
- * total_bytes of fuzzed configurations is kept to <= 4 MiB or above
+ * total_bytes of fuzzed configurations is kept to <= 8 MiB or above
  * HUGESLAB_MAX_POOL_SIZE (rejected before any mapping): the harness may run
  * as root, where mlock() ignores RLIMIT_MEMLOCK and a 1 TiB pool would fault
  * in for real.

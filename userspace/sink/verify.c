@@ -17,6 +17,8 @@
 #include "sink.h"
 
 #define WIN_SIZE	(8U << 20)
+/* The sink refuses --max-record above this; an index saying more is corrupt. */
+#define MAX_RECORD_LIMIT	(1U << 30)
 
 struct stream_seen {
 	uint32_t stream;
@@ -49,12 +51,17 @@ static struct stream_seen *stream_of(uint32_t id)
 static char *win;
 static uint64_t win_off, win_len;
 
-static const char *data_at(int fd, uint64_t off, uint32_t len)
+/*
+ * @len is at most MAX_RECORD_LIMIT + HS_REC_HDR and @off + @len does not
+ * wrap (the caller checks both), so the sums below cannot overflow.
+ */
+static const char *data_at(int fd, uint64_t off, uint64_t len)
 {
 	uint64_t a, end, want;
 	ssize_t n;
 
-	if (win_len && off >= win_off && off + len <= win_off + win_len)
+	if (win_len && off >= win_off && off - win_off <= win_len &&
+	    len <= win_len - (off - win_off))
 		return win + (off - win_off);
 	a = off & ~(uint64_t)(HS_DIO_ALIGN - 1);
 	end = hs_round_up(off + len, HS_DIO_ALIGN);
@@ -72,7 +79,7 @@ static const char *data_at(int fd, uint64_t off, uint32_t len)
 		return NULL;
 	win_off = a;
 	win_len = (uint64_t)n;
-	if (off + len > win_off + win_len) {
+	if (off - win_off > win_len || len > win_len - (off - win_off)) {
 		errno = ENODATA;
 		return NULL;
 	}
@@ -95,12 +102,15 @@ int sink_verify(const struct sink_opts *o)
 	if (dfd < 0 || ifd < 0) {
 		fprintf(stderr, "verify: open %s: %s\n",
 			dfd < 0 ? o->data_path : o->index_path, strerror(errno));
-		return -1;
+		ret = -1;
+		goto out;
 	}
 	if (read(ifd, &ih, sizeof(ih)) != (ssize_t)sizeof(ih) ||
-	    ih.magic != HS_IDX_MAGIC || ih.ent_size != sizeof(e)) {
+	    ih.magic != HS_IDX_MAGIC || ih.ent_size != sizeof(e) ||
+	    ih.max_record > MAX_RECORD_LIMIT) {
 		fprintf(stderr, "verify: %s: not an index file\n", o->index_path);
-		return -1;
+		ret = -1;
+		goto out;
 	}
 	for (;;) {
 		ssize_t n = read(ifd, &e, sizeof(e));
@@ -116,7 +126,20 @@ int sink_verify(const struct sink_opts *o)
 			torn++;
 			break;
 		}
-		p = data_at(dfd, e.off, HS_REC_HDR + e.len);
+		/*
+		 * An entry's own CRC says it was written whole, not that its
+		 * length and offset are sane: a corrupt index must not make
+		 * verify allocate gigabytes or read outside its window.
+		 */
+		if (e.len > ih.max_record ||
+		    e.off > UINT64_MAX - HS_REC_HDR - (uint64_t)e.len) {
+			fprintf(stderr, "verify: stream %u seq %llu: length %u or offset %llu out of range\n",
+				e.stream, (unsigned long long)e.seq, e.len,
+				(unsigned long long)e.off);
+			bad++;
+			continue;
+		}
+		p = data_at(dfd, e.off, HS_REC_HDR + (uint64_t)e.len);
 		if (!p) {
 			fprintf(stderr, "verify: stream %u seq %llu: read at %llu: %s\n",
 				e.stream, (unsigned long long)e.seq,
@@ -137,8 +160,10 @@ int sink_verify(const struct sink_opts *o)
 		good++;
 		bytes += e.len;
 		s = stream_of(e.stream);
-		if (!s)
-			return -1;
+		if (!s) {
+			ret = -1;
+			goto out;
+		}
 		s->records++;
 		if (e.seq == s->max_contig + 1 && !s->gap)
 			s->max_contig = e.seq;
@@ -165,13 +190,17 @@ int sink_verify(const struct sink_opts *o)
 		af = fopen(o->acked_path, "r");
 		if (!af) {
 			fprintf(stderr, "verify: %s: %s\n", o->acked_path, strerror(errno));
-			return -1;
+			ret = -1;
+			goto out;
 		}
 		while (fscanf(af, "%u %llu", &sid, &seq) == 2) {
 			struct stream_seen *s = stream_of(sid);
 
-			if (!s)
-				return -1;
+			if (!s) {
+				fclose(af);
+				ret = -1;
+				goto out;
+			}
 			checked += seq;
 			if (s->max_contig < seq) {
 				printf("verify: stream %u: acked up to seq %llu, only 1..%llu on disk\n",
@@ -183,9 +212,18 @@ int sink_verify(const struct sink_opts *o)
 		printf("verify: %llu acknowledged records %s\n", (unsigned long long)checked,
 		       ret ? "NOT all found" : "all found");
 	}
+out:
+	/* Leave nothing behind for a second call in the same process. */
 	free(win);
+	win = NULL;
+	win_off = 0;
+	win_len = 0;
 	free(streams);
-	close(dfd);
-	close(ifd);
+	streams = NULL;
+	nstreams = 0;
+	if (dfd >= 0)
+		close(dfd);
+	if (ifd >= 0)
+		close(ifd);
 	return ret;
 }

@@ -19,7 +19,9 @@
  * (it does not on its early error returns: known, not fatal by default).
  * FUZZ_VERIFY_KNOWN_BUGS=1 stops skipping inputs that hit the known bugs.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +100,31 @@ static void cleanup(void)
 	unlink(data_path);
 }
 
+/* Files left by harness processes that crashed (no atexit). */
+static void remove_stale(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[300];
+		int pid;
+
+		if (sscanf(e->d_name, "hs-fuzz-verify.%d.", &pid) != 1 || pid <= 0 ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc; (void)argv;
+	remove_stale();
 	fuzz_out = fopen("/dev/null", "w");
 	CHECK(fuzz_out);
 	snprintf(idx_path, sizeof(idx_path), "/dev/shm/hs-fuzz-verify.%d.idx", getpid());

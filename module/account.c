@@ -26,7 +26,7 @@
 #include <linux/string.h>
 
 #include "compat.h"
-#include "hugeslab.h"
+#include "internal.h"
 
 static unsigned int max_pinned_mb;
 static DEFINE_MUTEX(cap_lock);

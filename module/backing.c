@@ -34,7 +34,7 @@
 #include <linux/pagemap.h>
 #include <linux/shmem_fs.h>
 
-#include "hugeslab.h"
+#include "internal.h"
 
 /* Slot 0 is the mount without a NUMA policy, slot n + 1 binds to node n. */
 static struct vfsmount *mounts[MAX_NUMNODES + 1];

@@ -23,7 +23,7 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
-#include "hugeslab.h"
+#include "internal.h"
 
 /**
  * struct hugeslab_dmabuf - what one exported dma-buf covers

@@ -9,7 +9,7 @@
 #include <linux/moduleparam.h>
 #include <linux/sysfs.h>
 
-#include "hugeslab.h"
+#include "internal.h"
 
 static atomic_t fail_nth = ATOMIC_INIT(0);
 

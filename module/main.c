@@ -19,7 +19,7 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
-#include "hugeslab.h"
+#include "internal.h"
 
 /**
  * struct hugeslab_file - state of one open file of the device

@@ -20,7 +20,7 @@
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
-#include "hugeslab.h"
+#include "internal.h"
 
 enum hugeslab_nl_mcgrp {
 	HUGESLAB_MCGRP_EVENTS,

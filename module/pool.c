@@ -20,7 +20,7 @@
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
-#include "hugeslab.h"
+#include "internal.h"
 
 static bool reserved_is_zero(const __u64 *reserved, size_t n)
 {

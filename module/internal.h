@@ -2,8 +2,8 @@
 /*
  * hugeslab internals shared by the module's files.
  */
-#ifndef _HUGESLAB_H
-#define _HUGESLAB_H
+#ifndef _HUGESLAB_INTERNAL_H
+#define _HUGESLAB_INTERNAL_H
 
 #include <linux/atomic.h>
 #include <linux/list.h>
@@ -118,4 +118,4 @@ void hugeslab_nl_cap_changed(u64 old_bytes, u64 new_bytes);
 int hugeslab_nl_init(void);
 void hugeslab_nl_exit(void);
 
-#endif /* _HUGESLAB_H */
+#endif /* _HUGESLAB_INTERNAL_H */

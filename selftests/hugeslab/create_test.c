@@ -10,7 +10,6 @@
 #include "hugeslab_util.h"
 #include "kselftest_harness.h"
 
-#define CAP_PARAM "/sys/module/hugeslab/parameters/max_pinned_mb"
 
 FIXTURE(dev) {
 	int fd;
@@ -294,37 +293,13 @@ TEST_F(dev, cap_ipc_lock_bypasses_memlock)
 	EXPECT_EQ(8 * SZ_2M, hs_pinned());
 }
 
-static int read_cap(void)
-{
-	FILE *f = fopen(CAP_PARAM, "r");
-	int mb = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &mb) != 1)
-			mb = -1;
-		fclose(f);
-	}
-	return mb;
-}
-
-static int write_cap(int mb)
-{
-	FILE *f = fopen(CAP_PARAM, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%d\n", mb) > 0 ? 0 : -1;
-	return fclose(f) ? -1 : ret;
-}
-
 TEST_F(dev, module_cap_many_pools)
 {
-	int old = read_cap(), fds[64], n = 0, i;
+	int old = read_cap_mb(), fds[64], n = 0, i;
 	struct hugeslab_stats st;
 
 	ASSERT_LT(0, old);
-	ASSERT_EQ(0, write_cap(32));
+	ASSERT_EQ(0, write_cap_mb(32));
 	ASSERT_EQ(0, hs_stats(&st));
 	EXPECT_EQ(32 << 20, st.max_pinned_bytes);
 
@@ -345,7 +320,7 @@ TEST_F(dev, module_cap_many_pools)
 	EXPECT_EQ(0, hs_wait_pinned(0, 2000));
 	EXPECT_EQ(0, hs_nr_pools());
 	EXPECT_EQ(0, hs_create(self->fd, 16 * SZ_2M));	/* room again */
-	EXPECT_EQ(0, write_cap(old));
+	EXPECT_EQ(0, write_cap_mb(old));
 }
 
 struct race {

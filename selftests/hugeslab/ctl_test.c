@@ -13,7 +13,6 @@
 
 #define CTL		"./hugeslabctl"
 #define DROPCAPS	"./dropcaps"
-#define CAP_PARAM	"/sys/module/hugeslab/parameters/max_pinned_mb"
 
 /* Run a shell command; its stdout in @out, its exit status returned. */
 static int run(char *out, size_t len, const char *fmt, ...)
@@ -71,19 +70,6 @@ static char *json_pool(char *s, const char *name)
 	return p;
 }
 
-static int read_cap_mb(void)
-{
-	FILE *f = fopen(CAP_PARAM, "r");
-	int mb = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &mb) != 1)
-			mb = -1;
-		fclose(f);
-	}
-	return mb;
-}
-
 static int create_named(int fd, uint64_t size, const char *name)
 {
 	struct hugeslab_create_named a = {
@@ -112,12 +98,7 @@ FIXTURE_SETUP(ctl)
 
 FIXTURE_TEARDOWN(ctl)
 {
-	char s[32];
-	int fd = open(CAP_PARAM, O_WRONLY);
-
-	snprintf(s, sizeof(s), "%d", self->cap_mb);
-	EXPECT_LT(0, write(fd, s, strlen(s)));
-	close(fd);
+	EXPECT_EQ(0, write_cap_mb(self->cap_mb));
 	EXPECT_EQ(0, hs_wait_pinned(0, 2000));
 }
 

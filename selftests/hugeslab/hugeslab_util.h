@@ -108,6 +108,34 @@ static inline int hs_wait_pinned(uint64_t want, int ms)
 	return 0;
 }
 
+#define HS_CAP_PARAM	"/sys/module/hugeslab/parameters/max_pinned_mb"
+
+/* The module-wide cap in MiB, or -1. */
+static inline int read_cap_mb(void)
+{
+	FILE *f = fopen(HS_CAP_PARAM, "r");
+	int mb = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &mb) != 1)
+			mb = -1;
+		fclose(f);
+	}
+	return mb;
+}
+
+/* Set the module-wide cap in MiB; 0 or -1. */
+static inline int write_cap_mb(int mb)
+{
+	FILE *f = fopen(HS_CAP_PARAM, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%d\n", mb) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
 /* kB value of @field in the smaps entry of the VMA starting at @addr. */
 static inline long smaps_kb(const void *addr, const char *field)
 {

@@ -12,21 +12,7 @@
 #include "privdrop.h"
 #include "kselftest_harness.h"
 
-#define CAP_PARAM	"/sys/module/hugeslab/parameters/max_pinned_mb"
 #define THP_SHMEM	"/sys/kernel/mm/transparent_hugepage/shmem_enabled"
-
-static int read_cap_mb(void)
-{
-	FILE *f = fopen(CAP_PARAM, "r");
-	int mb = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &mb) != 1)
-			mb = -1;
-		fclose(f);
-	}
-	return mb;
-}
 
 static int write_file(const char *path, const char *s)
 {
@@ -38,14 +24,6 @@ static int write_file(const char *path, const char *s)
 	n = write(fd, s, strlen(s));
 	close(fd);
 	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
-static int write_cap_mb(int mb)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%d", mb);
-	return write_file(CAP_PARAM, s);
 }
 
 static int create_named(int fd, uint64_t size, const char *name)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ static struct {
 	uint32_t stream_base;
 	enum inject inject;
 	const char *acked_out;
+	const char *acked_log;
 	const char *summary_path;
 	bool quiet;
 } opt;
@@ -70,6 +72,12 @@ struct worker {
 
 static char *block;
 static size_t block_len;
+/*
+ * --acked-log: one "stream seq" line per ack, written with one write(2) to
+ * an O_APPEND file as soon as the ack is read, so that the file lists every
+ * ack the source had received by the time it died or the power was cut.
+ */
+static int acked_log_fd = -1;
 static uint64_t t_start, t_end_send;
 static volatile int stop_now;
 
@@ -146,6 +154,17 @@ static void on_ack(struct worker *w, const struct hs_ack *a)
 		w->ring_tail++;
 	}
 	w->acked_seq = a->seq;
+	if (acked_log_fd >= 0) {
+		char line[40];
+		int n = snprintf(line, sizeof(line), "%u %llu\n", w->stream,
+				 (unsigned long long)a->seq);
+
+		if (write(acked_log_fd, line, (size_t)n) != n) {
+			snprintf(w->errmsg, sizeof(w->errmsg), "--acked-log: %s",
+				 strerror(errno));
+			w->err = 1;
+		}
+	}
 }
 
 /* Read acks; block until at least one arrives when @wait. 0, or -1 on EOF
@@ -359,7 +378,8 @@ static int parse_opts(int argc, char **argv)
 		{ "bytes", 1, NULL, 'n' }, { "seconds", 1, NULL, 't' },
 		{ "size", 1, NULL, 's' }, { "window", 1, NULL, 'w' },
 		{ "stream-base", 1, NULL, 'B' }, { "inject", 1, NULL, 'J' },
-		{ "acked-out", 1, NULL, 'A' }, { "summary", 1, NULL, 'S' },
+		{ "acked-out", 1, NULL, 'A' }, { "acked-log", 1, NULL, 'L' },
+		{ "summary", 1, NULL, 'S' },
 		{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -412,11 +432,13 @@ static int parse_opts(int argc, char **argv)
 			else return -1;
 			break;
 		case 'A': opt.acked_out = optarg; break;
+		case 'L': opt.acked_log = optarg; break;
 		case 'S': opt.summary_path = optarg; break;
 		case 'q': opt.quiet = true; break;
 		case 'h':
 			printf("usage: hugeslab-source [--connect ADDR:PORT] [-c CONNS] [-n BYTES | -t SECONDS]\n"
 			       "       [-s SIZE | -s MIN-MAX] [-w WINDOW] [--stream-base N] [--acked-out FILE]\n"
+			       "       [--acked-log FILE]\n"
 			       "       [--summary FILE] [--inject bad-len|bad-crc|bad-magic|trunc-hdr|mid-record] [-q]\n");
 			exit(0);
 		default: return -1;
@@ -455,6 +477,15 @@ int main(int argc, char **argv)
 	ws = calloc(opt.conns, sizeof(*ws));
 	if (!block || !ws)
 		return 1;
+	if (opt.acked_log) {
+		acked_log_fd = open(opt.acked_log, O_WRONLY | O_CREAT | O_TRUNC |
+				    O_APPEND | O_CLOEXEC, 0644);
+		if (acked_log_fd < 0) {
+			fprintf(stderr, "hugeslab-source: %s: %s\n", opt.acked_log,
+				strerror(errno));
+			return 1;
+		}
+	}
 	for (i = 0; i + 8 <= block_len; i += 8) {
 		uint64_t v = xorshift(&rng);
 
@@ -528,6 +559,8 @@ int main(int argc, char **argv)
 	free(ws);
 	free(lat);
 	free(block);
+	if (acked_log_fd >= 0 && close(acked_log_fd))
+		errs++;
 	if (opt.inject != INJ_NONE && opt.inject != INJ_MID_RECORD)
 		return peer_closed == (int)opt.conns ? 0 : 1;
 	return errs || acked != recs ? 1 : 0;

@@ -146,6 +146,10 @@ for k in "${KVERS[@]}"; do
 done
 check checkpatch check_checkpatch
 check uapi-header check_uapi
+# The README's "Try the module" commands, as written (scripts/test-readme.sh).
+check readme-commands scripts/test-readme.sh
+# No tracked file that .gitignore says is a build artifact.
+check no-tracked-artifacts bash -c '[[ -z $(git ls-files -ci --exclude-standard) ]]'
 
 echo "== library"
 if [[ -f userspace/Makefile ]]; then

@@ -25,6 +25,25 @@ static pthread_once_t hs_fork_once = PTHREAD_ONCE_INIT;
 
 #define HS_ROUND_UP(x, a)	(((x) + (a) - 1) / (a) * (a))
 
+/*
+ * The hs_get_wait() lock and condition variable. Also run in the child
+ * after fork(): a parent thread asleep in hs_get_wait() left itself counted
+ * in the condition variable (glibc's pthread_cond_destroy() waits for it,
+ * forever, since the child has no such thread) and may have held the lock.
+ * Neither has a user in the child, so fresh ones are safe.
+ */
+static void hs_wait_init(struct hs_pool_priv *p)
+{
+	pthread_condattr_t cattr;
+
+	pthread_mutex_init(&p->wait_lock, NULL);
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wait_cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	p->pub.__waiters = 0;
+}
+
 static void hs_fork_prepare(void)
 {
 	pthread_mutex_lock(&hs_global_lock);
@@ -51,6 +70,7 @@ static void hs_fork_child(void)
 		p->pub.__size = 0;
 		hs_caches_free(p);
 		hs_stack_atfork_child(&p->store);
+		hs_wait_init(p);
 	}
 }
 
@@ -187,7 +207,6 @@ static void hs_pool_free(struct hs_pool_priv *p)
 
 HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
 {
-	pthread_condattr_t cattr;
 	struct hs_pool_priv *p;
 	int err;
 
@@ -206,11 +225,7 @@ HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_mutex_init(&p->wait_lock, NULL);
-	pthread_condattr_init(&cattr);
-	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wait_cond, &cattr);
-	pthread_condattr_destroy(&cattr);
+	hs_wait_init(p);
 	pthread_once(&hs_fork_once, hs_fork_init);
 
 	if (hs_backend_map(p, cfg->numa_node,

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * acks.h: the lane's generic ack log, one line per acknowledgement, in the
+ * order the client received them:
+ *
+ *	MARK rec STREAM SEQ	records 1..SEQ of STREAM were acked before
+ *				the client inserted the dm mark MARK
+ *
+ * Every item names the mark inserted right after its ack, so that the
+ * checker knows the log position by which the item had been promised.
+ */
+#ifndef PC_ACKS_H
+#define PC_ACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lwlog.h"
+
+#define ACKS_ERR_MAX	128
+
+struct ack {
+	size_t mark_at;		/* index of the mark's entry in the log */
+	uint32_t stream;
+	uint64_t seq;
+};
+
+struct ack_list {
+	size_t nr;
+	struct ack *a;		/* sorted by mark_at */
+};
+
+/*
+ * Parse @path and place each ack at its mark in @log. A mark missing from
+ * the log is an error (-ENOENT): the client said it inserted it. 0, or
+ * -errno; on error @err (ACKS_ERR_MAX bytes) says which line.
+ */
+int acks_load(struct ack_list *al, const char *path, const struct lw_log *log,
+	      char *err);
+void acks_free(struct ack_list *al);
+
+#endif

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pc-replay: power cuts from a dm-log-writes log.
+ *
+ *   pc-replay -l LOG -t TARGET -n DATA_BYTES -a ACKLOG [-c MAX_CUTS]
+ *             [-o ACKED_FILE -- VERIFY_CMD ARGS...]
+ *
+ * TARGET (zeroed, at least as large as the logged device) is brought, in
+ * log order, to the state of each cut point: before the first entry, and
+ * right after every FLUSH or FUA entry. Nothing that a device could have
+ * lost is replayed (see lwlog.h). At the cut after FLUSH/FUA entry f_j,
+ * every ack whose mark comes before the next FLUSH/FUA entry f_{j+1} (any
+ * ack at all, after the last one) must verify: a power cut just before
+ * f_{j+1} leaves the disk as f_j left it. With more than MAX_CUTS cut
+ * points (default 200), MAX_CUTS of them, evenly spread and including the
+ * first and the last, are checked; all are replayed.
+ *
+ * At each checked cut:
+ *   - records.c scans the first DATA_BYTES of TARGET for intact records;
+ *     every acked record must be there (the independent check);
+ *   - with "--", ACKED_FILE gets "stream seq" lines (the highest acked seq
+ *     per stream) and VERIFY_CMD (the sink's --verify --acked) must exit 0.
+ *
+ * Prints the figures; exit 0 when nothing was lost and every VERIFY_CMD
+ * passed, 1 when something was lost or a VERIFY_CMD failed, 2 on errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "acks.h"
+#include "lwlog.h"
+#include "records.h"
+
+#define MAX_STREAMS	64
+#define LOST_SHOWN	5
+
+struct opts {
+	const char *log, *target, *acklog, *acked_out;
+	uint64_t data_len;
+	size_t max_cuts;
+	char **verify;
+};
+
+struct acked {
+	size_t nr;
+	uint32_t stream[MAX_STREAMS];
+	uint64_t seq[MAX_STREAMS];
+};
+
+struct figures {
+	size_t cuts, checks, lost, verify_fail, worst_lost, worst_cut;
+};
+
+static int acked_raise(struct acked *ak, const struct ack *a)
+{
+	size_t i;
+
+	for (i = 0; i < ak->nr; i++)
+		if (ak->stream[i] == a->stream)
+			break;
+	if (i == ak->nr) {
+		if (ak->nr == MAX_STREAMS)
+			return -E2BIG;
+		ak->stream[i] = a->stream;
+		ak->seq[i] = 0;
+		ak->nr++;
+	}
+	/* Acks are cumulative; a lower one (another thread's) adds nothing. */
+	if (a->seq > ak->seq[i])
+		ak->seq[i] = a->seq;
+	return 0;
+}
+
+static int run_verify(const struct opts *o, const struct acked *ak)
+{
+	FILE *f = fopen(o->acked_out, "w");
+	int st;
+	pid_t pid;
+	size_t i;
+
+	if (!f)
+		return -errno;
+	for (i = 0; i < ak->nr; i++)
+		fprintf(f, "%u %" PRIu64 "\n", ak->stream[i], ak->seq[i]);
+	if (fclose(f))
+		return -errno;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		execvp(o->verify[0], o->verify);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+/* The independent check at one cut: every acked record present. */
+static int check_cut(const struct opts *o, int tfd, uint64_t hi,
+		     const struct acked *ak, struct figures *fg, size_t cut)
+{
+	struct rec_set set = { 0 };
+	size_t i, lost = 0;
+	uint64_t s;
+	int ret;
+
+	ret = rec_scan(&set, tfd, hi < o->data_len ? hi : o->data_len);
+	if (ret)
+		return ret;
+	for (i = 0; i < ak->nr; i++) {
+		for (s = 1; s <= ak->seq[i]; s++) {
+			fg->checks++;
+			if (rec_present(&set, ak->stream[i], s))
+				continue;
+			if (lost++ < LOST_SHOWN)
+				printf("pc-replay: cut at entry %zu: stream %u seq %" PRIu64
+				       " acked, not on disk\n", cut, ak->stream[i], s);
+		}
+	}
+	fg->lost += lost;
+	if (lost > fg->worst_lost) {
+		fg->worst_lost = lost;
+		fg->worst_cut = cut;
+	}
+	rec_free(&set);
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->max_cuts = 200;
+	while ((c = getopt(argc, argv, "l:t:n:a:c:o:")) != -1) {
+		switch (c) {
+		case 'l': o->log = optarg; break;
+		case 't': o->target = optarg; break;
+		case 'a': o->acklog = optarg; break;
+		case 'o': o->acked_out = optarg; break;
+		case 'n': o->data_len = strtoull(optarg, NULL, 0); break;
+		case 'c': o->max_cuts = strtoul(optarg, NULL, 0); break;
+		default: return -1;
+		}
+	}
+	if (optind < argc)
+		o->verify = argv + optind;
+	if (!o->log || !o->target || !o->acklog || !o->data_len ||
+	    o->max_cuts < 2 || (!o->verify != !o->acked_out))
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct figures fg = { 0 };
+	struct ack_list al;
+	struct acked ak = { 0 };
+	struct lw_log log;
+	struct opts o;
+	size_t *cut, ncut = 0, i, j, next_ack = 0, pos = 0, picked = 0;
+	uint64_t hi = 0;
+	char err[ACKS_ERR_MAX];
+	int tfd, ret, status = 2;
+
+	if (parse_opts(argc, argv, &o)) {
+		fprintf(stderr, "usage: pc-replay -l LOG -t TARGET -n DATA_BYTES -a ACKLOG"
+			" [-c MAX_CUTS] [-o ACKED_FILE -- VERIFY_CMD ARGS...]\n");
+		return 2;
+	}
+	ret = lw_open(&log, o.log);
+	if (ret) {
+		fprintf(stderr, "pc-replay: %s: %s\n", o.log, strerror(-ret));
+		return 2;
+	}
+	ret = acks_load(&al, o.acklog, &log, err);
+	if (ret) {
+		fprintf(stderr, "pc-replay: %s: %s\n", o.acklog,
+			err[0] ? err : strerror(-ret));
+		goto out_log;
+	}
+	/* cut[j]: entries replayed at cut j; cut[0] = 0, then after each
+	 * FLUSH/FUA entry. */
+	cut = calloc(log.nr + 2, sizeof(*cut));
+	tfd = open(o.target, O_RDWR | O_CLOEXEC);
+	if (!cut || tfd < 0) {
+		fprintf(stderr, "pc-replay: %s: %s\n", o.target, strerror(errno));
+		goto out_cut;
+	}
+	cut[ncut++] = 0;
+	for (i = 0; i < log.nr; i++)
+		if (log.e[i].flags & (LW_FLUSH | LW_FUA))
+			cut[ncut++] = i + 1;
+	for (j = 0; j < ncut; j++) {
+		/* Acks to hold at cut j: marks before the next FLUSH/FUA. */
+		size_t horizon = j + 1 < ncut ? cut[j + 1] - 1 : log.nr;
+		size_t want = ncut <= o.max_cuts ? j :
+			      (picked * (ncut - 1) + (o.max_cuts - 1) / 2) / (o.max_cuts - 1);
+
+		ret = lw_replay(&log, pos, cut[j], tfd, &hi);
+		if (!ret && fdatasync(tfd))
+			ret = -errno;
+		if (ret) {
+			fprintf(stderr, "pc-replay: replay to entry %zu: %s\n", cut[j],
+				strerror(-ret));
+			goto out_fd;
+		}
+		pos = cut[j];
+		while (next_ack < al.nr && al.a[next_ack].mark_at < horizon) {
+			ret = acked_raise(&ak, &al.a[next_ack++]);
+			if (ret) {
+				fprintf(stderr, "pc-replay: more than %d streams\n",
+					MAX_STREAMS);
+				goto out_fd;
+			}
+		}
+		if (j != want)
+			continue;
+		picked++;
+		fg.cuts++;
+		ret = check_cut(&o, tfd, hi, &ak, &fg, cut[j]);
+		if (ret) {
+			fprintf(stderr, "pc-replay: scan: %s\n", strerror(-ret));
+			goto out_fd;
+		}
+		if (o.verify && ak.nr) {
+			ret = run_verify(&o, &ak);
+			if (ret < 0) {
+				fprintf(stderr, "pc-replay: verify: %s\n", strerror(-ret));
+				goto out_fd;
+			}
+			if (ret) {
+				printf("pc-replay: cut at entry %zu: %s failed\n", cut[j],
+				       o.verify[0]);
+				fg.verify_fail++;
+			}
+		}
+	}
+	printf("pc-replay: %zu log entries, %zu FLUSH/FUA cut points + the empty disk, %zu acks\n",
+	       log.nr, ncut - 1, al.nr);
+	printf("pc-replay: cut points tried %zu, acked records checked %zu, records lost %zu"
+	       ", verify failures %zu\n", fg.cuts, fg.checks, fg.lost, fg.verify_fail);
+	if (fg.lost)
+		printf("pc-replay: worst cut: %zu lost at entry %zu\n", fg.worst_lost,
+		       fg.worst_cut);
+	status = fg.lost || fg.verify_fail ? 1 : 0;
+out_fd:
+	if (tfd >= 0)
+		close(tfd);
+out_cut:
+	free(cut);
+	acks_free(&al);
+out_log:
+	lw_close(&log);
+	return status;
+}

@@ -221,6 +221,16 @@ for k in "${KVERS[@]}"; do
 	fi
 done
 
+echo "== power-cut lane"
+# dm-log-writes in the VM (selftests/powercut/README.md): durable acks lose
+# nothing at any FLUSH/FUA cut point, the --fsync none control must lose.
+make --no-print-directory -C selftests/powercut check >"$LOGS/powercut-replay.log" 2>&1
+add_counts powercut-replay "$LOGS/powercut-replay.log"
+for k in "${KVERS[@]}"; do
+	check "powercut-$k" selftests/powercut/run-vm.sh --kver "$k"
+	grep -E '^(not )?ok .*powercut: (-|neg)' "$BUILD/vm-powercut-$k/tests.log" 2>/dev/null
+done
+
 echo "== debug lane"
 # KASAN/kmemleak/lockdep/fault injection, when the debug kernel is cached
 # (`make check-debug` builds it once, ~14 min of 2 cores, then it is reused).

@@ -28,6 +28,7 @@ BASE_PKGS=(
 	debhelper dh-dkms man-db
 	libjemalloc-dev libgoogle-perftools-dev libdpdk-dev gnuplot-nox
 	nbd-server nbd-client nbdkit libnbd-bin qemu-utils fio e2fsprogs strace
+	dmsetup
 )
 
 # Files extracted from the kernel source tarball (relative to its top dir).

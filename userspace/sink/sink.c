@@ -73,8 +73,15 @@ struct conn {
 	bool ms_want_arm;	/* to post once the buffer ring has buffers */
 	bool in_x;		/* c->buf is a ring buffer being parsed */
 
+	/* The ack frame on its way out: a frame is sent whole, across as
+	 * many send(2) calls as it takes, before the next one is built. */
+	struct hs_ack ack_out;
+	uint32_t ack_off;	/* bytes of ack_out sent; 0: none in progress */
+	bool ack_blocked;	/* socket full: EPOLLOUT armed */
+
 	bool waiting;		/* for a buffer */
 	bool reading;		/* EPOLLIN armed */
+	uint32_t ev_mask;	/* events registered with epoll, 0: none */
 	bool closing;
 	bool eof;
 	struct conn *wait_next;
@@ -104,6 +111,7 @@ static bool sync_pending;
 static struct {
 	uint64_t bytes, records, chunks, disk_bytes, copied, syncs;
 	uint64_t bufs_out, bufs_hwm, empty_waits, bad_conns;
+	uint64_t acks, ack_blocked, ack_short;
 	uint64_t t0, t_last, first_ns, last_ns;
 	uint64_t cache0, cache_peak, rss_peak_kb;
 } st;
@@ -172,15 +180,30 @@ static char *buf_new(void)
 static void ms_cancel(struct conn *c);
 static void serve_waiters(void);
 
-/* A connection waiting for a buffer leaves epoll: the TCP window closes. */
+/* Register with epoll what @c waits for: EPOLLIN while it reads with
+ * recv(2), EPOLLOUT while an ack waits for room in the socket. */
+static void conn_epoll(struct conn *c)
+{
+	struct epoll_event ev = { .data.ptr = c };
+	int op;
+
+	if (c->fd < 0)
+		return;
+	ev.events = (c->reading ? EPOLLIN : 0) | (c->ack_blocked ? EPOLLOUT : 0);
+	if (ev.events == c->ev_mask)
+		return;
+	op = !ev.events ? EPOLL_CTL_DEL : c->ev_mask ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	epoll_ctl(ep, op, c->fd, &ev);
+	c->ev_mask = ev.events;
+}
+
+/* A connection waiting for a buffer stops reading: the TCP window closes. */
 static void conn_arm(struct conn *c, bool on)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-
 	if (c->reading == on || c->fd < 0)
 		return;
-	epoll_ctl(ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd, on ? &ev : NULL);
 	c->reading = on;
+	conn_epoll(c);
 }
 
 static void wait_add(struct conn *c)
@@ -457,24 +480,62 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * Send @c's acks until it is up to date or its socket is full. A frame
+ * that went out in part (a short send into a nearly full socket) is
+ * finished before a newer one is built, so the peer never sees half a
+ * frame followed by another. A full socket arms EPOLLOUT: the rest goes
+ * out when the peer reads, even if no new record ever commits.
+ */
+static void conn_send_ack(struct conn *c)
+{
+	while (c->fd >= 0) {
+		ssize_t n;
+
+		if (!c->ack_off) {
+			if (c->synced_seq <= c->acked_seq)
+				break;
+			/* a peer that read slowly gets the newest seq only */
+			c->ack_out.magic = HS_ACK_MAGIC;
+			c->ack_out.stream = c->stream;
+			c->ack_out.seq = c->synced_seq;
+		}
+		n = send(c->fd, (char *)&c->ack_out + c->ack_off,
+			 sizeof(c->ack_out) - c->ack_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			st.ack_blocked++;
+			c->ack_blocked = true;
+			conn_epoll(c);
+			return;
+		}
+		if (n <= 0) {
+			/* peer gone: nobody to ack, stop trying */
+			c->ack_off = 0;
+			c->acked_seq = c->synced_seq;
+			break;
+		}
+		c->ack_off += (uint32_t)n;
+		if (c->ack_off < sizeof(c->ack_out))
+			st.ack_short++;
+		if (c->ack_off == sizeof(c->ack_out)) {
+			c->ack_off = 0;
+			c->acked_seq = c->ack_out.seq;
+			st.acks++;
+		}
+	}
+	c->ack_blocked = false;
+	conn_epoll(c);
+}
+
 static void send_acks(void)
 {
 	struct conn *c;
 
-	for (c = conns; c; c = c->all_next) {
-		struct hs_ack a;
-
-		if (c->fd < 0 || c->synced_seq <= c->acked_seq)
-			continue;
-		a.magic = HS_ACK_MAGIC;
-		a.stream = c->stream;
-		a.seq = c->synced_seq;
-		/* 16 bytes into an empty-ish socket buffer; a peer that does
-		 * not read its acks for long gets later ones instead. */
-		if (send(c->fd, &a, sizeof(a), MSG_DONTWAIT | MSG_NOSIGNAL) ==
-		    (ssize_t)sizeof(a) || (errno != EAGAIN && errno != EINTR))
-			c->acked_seq = c->synced_seq;	/* sent, or peer gone */
-	}
+	for (c = conns; c; c = c->all_next)
+		if (!c->ack_blocked)
+			conn_send_ack(c);
 }
 
 /*
@@ -1123,9 +1184,8 @@ static void do_accept(void)
 {
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct epoll_event ev;
 		struct conn *c;
-		int one = 1;
+		int one = 1, sndbuf = 4096;
 
 		if (fd < 0)
 			return;
@@ -1135,6 +1195,9 @@ static void do_accept(void)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* Only 16-byte acks go this way: a small send buffer bounds
+		 * what a peer that does not read them pins in the kernel. */
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		c->fd = fd;
 		c->id = ++next_conn_id;
 		c->next_seq = 1;
@@ -1147,10 +1210,7 @@ static void do_accept(void)
 			c->ms_want_arm = true;	/* ms_serve() arms it */
 			continue;
 		}
-		ev.events = EPOLLIN;
-		ev.data.ptr = c;
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-		c->reading = true;
+		conn_arm(c, true);
 	}
 }
 
@@ -1243,7 +1303,8 @@ static void summary(double secs, uint64_t rss_after_kb)
 		fprintf(f, "mode=%s\nbackend=%s\nengine=%s\nbytes=%llu\nrecords=%llu\nsecs=%.3f\nmbps=%.1f\n"
 			"cpu_s=%.3f\ncpu_s_per_gb=%.3f\ncopies_per_byte=%.4f\npeak_rss_mib=%.1f\n"
 			"rss_after_mib=%.1f\npool_hwm_bufs=%llu\npool_bufs=%zu\npool_hwm_mib=%.1f\n"
-			"page_cache_growth_mib=%.1f\nbad_conns=%llu\ndisk_bytes=%llu\nempty_waits=%llu\n",
+			"page_cache_growth_mib=%.1f\nbad_conns=%llu\ndisk_bytes=%llu\nempty_waits=%llu\n"
+			"acks=%llu\nack_blocked=%llu\nack_short=%llu\n",
 			opt.baseline ? "baseline" : "zerocopy",
 			pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc",
 			opt.baseline ? "pwrite-buffered" : wio_name(),
@@ -1253,7 +1314,9 @@ static void summary(double secs, uint64_t rss_after_kb)
 			pool ? hs_pool_nr_bufs(pool) : (size_t)0,
 			(double)st.bufs_hwm * opt.buf_size / 1048576.0, (double)cache_growth / 1024,
 			(unsigned long long)st.bad_conns, (unsigned long long)st.disk_bytes,
-			(unsigned long long)st.empty_waits);
+			(unsigned long long)st.empty_waits, (unsigned long long)st.acks,
+			(unsigned long long)st.ack_blocked,
+			(unsigned long long)st.ack_short);
 		fclose(f);
 	}
 }
@@ -1573,11 +1636,17 @@ static int run(void)
 		idle = n <= 0;
 		for (i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
+			struct conn *c = p;
 
-			if (p == NULL)
+			if (p == NULL) {
 				do_accept();
-			else if (p != &wfd)
-				conn_read(p);
+			} else if (p != &wfd) {
+				if (evs[i].events & EPOLLOUT)
+					conn_send_ack(c);
+				/* EPOLLERR/HUP: the read finds out why */
+				if (c->reading && (evs[i].events & ~EPOLLOUT))
+					conn_read(c);
+			}
 		}
 		reap_and_commit(idle);
 		if (use_ms)

@@ -39,6 +39,8 @@ static struct {
 	const char *acked_out;
 	const char *acked_log;
 	const char *summary_path;
+	unsigned int ack_delay_us;
+	unsigned int pace_us;
 	bool quiet;
 } opt;
 
@@ -66,6 +68,7 @@ struct worker {
 	uint64_t nlat;
 	uint64_t rng;
 	int err;
+	uint64_t bad_acks;
 	bool closed_by_peer;
 	char errmsg[128];
 };
@@ -136,7 +139,17 @@ static void on_ack(struct worker *w, const struct hs_ack *a)
 {
 	uint64_t now = hs_now_ns();
 
-	if (a->magic != HS_ACK_MAGIC || a->seq <= w->acked_seq)
+	if (a->magic != HS_ACK_MAGIC || a->stream != w->stream) {
+		/* half a frame, or a stale errno's garbage: the stream of acks
+		 * is out of step and nothing after this can be trusted */
+		if (!w->bad_acks++)
+			snprintf(w->errmsg, sizeof(w->errmsg),
+				 "bad ack frame (magic %08x stream %u)", a->magic,
+				 a->stream);
+		w->err = 1;
+		return;
+	}
+	if (a->seq <= w->acked_seq)
 		return;
 	while (w->ring_tail < w->ring_head) {
 		struct inflight *f = &w->ring[w->ring_tail % INFLIGHT_MAX];
@@ -175,9 +188,17 @@ static int read_acks(struct worker *w, bool wait)
 	static __thread size_t have;
 
 	for (;;) {
-		ssize_t n = recv(w->fd, abuf + have, sizeof(abuf) - have,
-				 wait ? 0 : MSG_DONTWAIT);
+		size_t want = sizeof(abuf) - have;
+		ssize_t n;
 		size_t i;
+
+		if (opt.ack_delay_us) {
+			/* --ack-delay: a peer that reads its acks slowly, one
+			 * frame's worth at a time */
+			usleep(opt.ack_delay_us);
+			want = sizeof(struct hs_ack);
+		}
+		n = recv(w->fd, abuf + have, want, wait ? 0 : MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -198,6 +219,8 @@ static int read_acks(struct worker *w, bool wait)
 		}
 		memmove(abuf, abuf + i, have - i);
 		have -= i;
+		if (w->bad_acks)
+			return -1;
 		if (wait)
 			return 0;
 	}
@@ -214,6 +237,12 @@ static int do_connect(struct worker *w)
 		w->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (w->fd < 0)
 			return -1;
+		if (opt.ack_delay_us) {
+			/* a small receive window fills the sink's socket */
+			int rb = 4096;
+
+			setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
+		}
 		if (!connect(w->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 			setsockopt(w->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			return 0;
@@ -330,7 +359,9 @@ static void *worker_main(void *arg)
 		}
 		w->sent_bytes += len;
 		w->sent_records++;
-		if (read_acks(w, false)) {
+		if (opt.pace_us)
+			usleep(opt.pace_us);	/* --pace: offered load */
+		if (!opt.ack_delay_us && read_acks(w, false)) {
 			w->err = 1;
 			goto out;
 		}
@@ -379,7 +410,8 @@ static int parse_opts(int argc, char **argv)
 		{ "size", 1, NULL, 's' }, { "window", 1, NULL, 'w' },
 		{ "stream-base", 1, NULL, 'B' }, { "inject", 1, NULL, 'J' },
 		{ "acked-out", 1, NULL, 'A' }, { "acked-log", 1, NULL, 'L' },
-		{ "summary", 1, NULL, 'S' },
+		{ "summary", 1, NULL, 'S' }, { "ack-delay", 1, NULL, 'D' },
+		{ "pace", 1, NULL, 'P' },
 		{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -433,12 +465,14 @@ static int parse_opts(int argc, char **argv)
 			break;
 		case 'A': opt.acked_out = optarg; break;
 		case 'L': opt.acked_log = optarg; break;
+		case 'D': opt.ack_delay_us = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 'P': opt.pace_us = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'S': opt.summary_path = optarg; break;
 		case 'q': opt.quiet = true; break;
 		case 'h':
 			printf("usage: hugeslab-source [--connect ADDR:PORT] [-c CONNS] [-n BYTES | -t SECONDS]\n"
 			       "       [-s SIZE | -s MIN-MAX] [-w WINDOW] [--stream-base N] [--acked-out FILE]\n"
-			       "       [--acked-log FILE]\n"
+			       "       [--acked-log FILE] [--ack-delay USEC] [--pace USEC]\n"
 			       "       [--summary FILE] [--inject bad-len|bad-crc|bad-magic|trunc-hdr|mid-record] [-q]\n");
 			exit(0);
 		default: return -1;
@@ -527,6 +561,9 @@ int main(int argc, char **argv)
 		}
 		if (w->closed_by_peer)
 			peer_closed++;
+		if (w->bad_acks)
+			fprintf(stderr, "hugeslab-source: stream %u: %llu bad ack frames\n",
+				w->stream, (unsigned long long)w->bad_acks);
 		if (f)
 			fprintf(f, "%u %llu\n", w->stream, (unsigned long long)w->acked_seq);
 		if (lat) {

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A source that reads its acks slowly (records every 20 us for 3 s, a 4 KiB receive buffer, one 16-byte
+# read every 300 us, no reads while it sends): the sink's socket fills, ack
+# sends return EAGAIN or go out in part. Every ack frame must arrive whole
+# (the source fails on a frame with a bad magic or stream), and the last
+# ack must arrive although no record commits after it was blocked.
+# shellcheck source=userspace/sink/test/lib.sh
+. "$(dirname "$0")/lib.sh"
+check_odirect
+start_sink --exit-after 1
+"$SOURCE" -C "127.0.0.1:$PORT" -q --acked-out "$W/acked" --summary "$W/source.sum" \
+	-c 1 -t 3 -s 64-512 -w 1G --pace 20 --ack-delay 300 >"$W/source.out" 2>"$W/source.err" &
+src=$!
+i=0
+while kill -0 $src 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if kill -0 $src 2>/dev/null; then
+	kill $src
+	wait $src
+	show_summary
+	fail "source still waits for its last ack after 30 s"
+fi
+wait $src || { cat "$W/source.err"; fail "source failed"; }
+wait_sink
+show_summary
+[ "$(sum "$W/source.sum" acked)" = "$(sum "$W/source.sum" records)" ] || fail "not every record acked"
+[ "$(sum "$W/sink.sum" ack_blocked)" -gt 0 ] || fail "the ack socket never filled: the test tests nothing"
+log "ack sends blocked $(sum "$W/sink.sum" ack_blocked) times, short $(sum "$W/sink.sum" ack_short) times"
+verify_acked

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Tables and checks from a bench/nbd/run.sh results directory.
+
+    report.py DIR                   write DIR/results.md, print it
+    report.py --smoke DIR --servers LIST
+                                    sanity checks of a smoke run (rows
+                                    present, data verified, clients ok),
+                                    never speed; "N passed, N failed"
+
+Every ratio is against a baseline of the same run: "vs O_DIRECT" is fio
+O_DIRECT on the same file at the same depth, "vs best peer" the fastest of
+nbd-server, nbdkit and qemu-nbd on the same workload.
+"""
+import os
+import sys
+
+WORKLOADS = ["seqwrite", "seqread", "randwrite", "randread", "stormwrite", "stormread"]
+PEERS = ["nbd-server", "nbdkit", "qemu-nbd"]
+COLS = ["mbps", "cpu_s_per_gb", "p50_us", "p99_us", "peak_rss_mib", "cache_growth_mib",
+        "verified", "bytes", "jobs", "qd", "bs"]
+POOL_MIB = 256
+
+
+def num(x):
+    try:
+        return float(x)
+    except ValueError:
+        return None
+
+
+def load(d):
+    rows, machine, skips, servers, clients, meta = {}, {}, {}, {}, [], []
+    with open(os.path.join(d, "results.tsv")) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if p[0] == "row" and p[1] != "server":
+                rows[(p[1], p[2])] = dict(zip(COLS, p[3:]))
+            elif p[0] == "machine":
+                machine[p[1]] = p[2]
+            elif p[0] == "skip":
+                skips[p[1]] = p[2]
+            elif p[0] == "server":
+                servers[p[1]] = p[3]
+    # A write is verified only by its read-back: the read checks the crc32c
+    # headers the write laid down.
+    for (s, w), r in rows.items():
+        rd = rows.get((s, w.replace("write", "read")))
+        if w.endswith("write") and (rd is None or rd["verified"] != "yes"):
+            r["verified"] = "no (read-back)" if r["verified"] == "yes" else r["verified"]
+    path = os.path.join(d, "clients.tsv")
+    if os.path.exists(path):
+        with open(path) as f:
+            clients = [line.rstrip("\n").split("\t")[1:] for line in f if line.startswith("client\t")]
+    path = os.path.join(d, "meta.tsv")
+    if os.path.exists(path):
+        with open(path) as f:
+            meta = [line.rstrip("\n").split("\t")[1:] for line in f]
+    return rows, machine, skips, servers, clients, meta
+
+
+def ratio(a, b):
+    a, b = num(a), num(b)
+    if a is None or not b:
+        return "-"
+    return "%.2f×" % (a / b)
+
+
+def table(d):
+    rows, machine, skips, servers, clients, meta = load(d)
+    out = ["# NBD servers side by side", ""]
+    for m in meta:
+        out.append("- %s: %s" % (m[0], " ".join(m[1:])))
+    out.append("- loopback TCP (one connection): %s MB/s" % machine.get("loopback_tcp_mbps", "?"))
+    for s, io in servers.items():
+        out.append("- %s: %s" % (s, io))
+    for s, why in skips.items():
+        out.append("- %s: skipped (%s)" % (s, why))
+    out += ["",
+            "| workload | server | MB/s | vs O_DIRECT | vs best peer | CPU s/GB | p50 ms | p99 ms "
+            "| peak RSS MiB | page cache MiB | verified |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    order = ["odirect", "hugeslab-nbd"] + PEERS
+    for w in WORKLOADS:
+        peers = [num(rows[(p, w)]["mbps"]) for p in PEERS if (p, w) in rows]
+        best = max([x for x in peers if x] or [0])
+        base = rows.get(("odirect", w), {}).get("mbps", "0")
+        for s in order:
+            r = rows.get((s, w))
+            if not r:
+                continue
+            name = "fio O_DIRECT (machine)" if s == "odirect" else s
+            lat = ["%.2f" % (num(r[k]) / 1000) if num(r[k]) is not None else "-" for k in ("p50_us", "p99_us")]
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                w, name, r["mbps"], "1.00×" if s == "odirect" else ratio(r["mbps"], base),
+                "-" if s == "odirect" else ratio(r["mbps"], best),
+                r["cpu_s_per_gb"], lat[0], lat[1], r["peak_rss_mib"], r["cache_growth_mib"], r["verified"]))
+    geo = {w: rows.get(("odirect", w)) for w in WORKLOADS}
+    out += ["", "Geometry: " + "; ".join(
+        "%s %s jobs × QD %s × %s KiB" % (w, g["jobs"], g["qd"], int(g["bs"]) // 1024)
+        for w, g in geo.items() if g)]
+    if clients:
+        out += ["", "| client | server | result | detail |", "|---|---|---|---|"]
+        out += ["| %s |" % " | ".join(c) for c in clients]
+    h = "hugeslab-nbd"
+    if any(k[0] == h for k in rows):
+        out += ["", "Goals (ratios from this run):"]
+        for w in ("seqwrite", "stormwrite"):
+            r = rows.get((h, w))
+            if not r:
+                continue
+            peers = {p: num(rows[(p, w)]["mbps"]) for p in PEERS if (p, w) in rows}
+            bp = max(peers, key=lambda p: peers[p] or 0) if peers else None
+            out.append("- %s: %s vs best peer (%s, goal ≥ 1.0×), %s vs O_DIRECT (goal ≥ 0.8×)" % (
+                w, ratio(r["mbps"], peers.get(bp)), bp,
+                ratio(r["mbps"], rows.get(("odirect", w), {}).get("mbps", "0"))))
+        r = rows.get((h, "stormwrite"))
+        if r:
+            out.append("- storm peak RSS %s MiB (goal ≤ pool %d + 16 MiB), page-cache growth %s MiB (goal 0); "
+                       "peers: %s" % (r["peak_rss_mib"], POOL_MIB, r["cache_growth_mib"], ", ".join(
+                           "%s %s MiB" % (p, rows[(p, "stormwrite")]["peak_rss_mib"])
+                           for p in PEERS if (p, "stormwrite") in rows)))
+    text = "\n".join(out) + "\n"
+    with open(os.path.join(d, "results.md"), "w") as f:
+        f.write(text)
+    print(text, end="")
+    return 0
+
+
+def smoke(d, servers):
+    rows, machine, skips, started, clients, _ = load(d)
+    res = []
+
+    def check(name, ok, why=""):
+        res.append(ok)
+        print("%s - %s%s" % ("ok" if ok else "FAIL", name, "" if ok else ": " + why))
+
+    check("machine: loopback TCP measured", (num(machine.get("loopback_tcp_mbps", "0")) or 0) > 0,
+          str(machine))
+    for s in ["odirect"] + servers:
+        if skips.get(s) == "not available":
+            print("ok - %s: not available # SKIP" % s)
+            continue
+        check("%s: started" % s, s == "odirect" or s in started, skips.get(s, "no server row"))
+        for w in WORKLOADS:
+            r = rows.get((s, w))
+            if not r:
+                check("%s %s: row present" % (s, w), False, "missing")
+                continue
+            bad = []
+            if r["verified"] != "yes":
+                bad.append("data not verified")
+            if not (num(r["mbps"]) or 0) > 0:
+                bad.append("MB/s %s" % r["mbps"])
+            p50, p99 = num(r["p50_us"]) or 0, num(r["p99_us"]) or 0
+            if not (0 < p50 <= p99):
+                bad.append("p50 %s p99 %s" % (r["p50_us"], r["p99_us"]))
+            if s != "odirect" and not ((num(r["peak_rss_mib"]) or 0) > 0 and num(r["cpu_s_per_gb"]) is not None):
+                bad.append("RSS %s CPU %s" % (r["peak_rss_mib"], r["cpu_s_per_gb"]))
+            if num(r["cache_growth_mib"]) is None:
+                bad.append("page cache %s" % r["cache_growth_mib"])
+            check("%s %s: row present, data verified, figures sane" % (s, w), not bad, ", ".join(bad))
+        if s != "odirect":
+            mine = {c[0]: c for c in clients if c[1] == s}
+            for c in ("nbdinfo", "nbdcopy", "qemu-img"):
+                ok = c in mine and mine[c][2] == "ok"
+                check("%s: %s handshake and verified round trip" % (s, c), ok,
+                      " ".join(mine.get(c, ["missing"])))
+    passed = sum(1 for r in res if r)
+    print("%d passed, %d failed" % (passed, len(res) - passed))
+    return 0 if passed == len(res) else 1
+
+
+def main():
+    a = sys.argv[1:]
+    if a and a[0] == "--smoke":
+        servers = a[a.index("--servers") + 1].split(",") if "--servers" in a else PEERS
+        sys.exit(smoke(a[1], servers))
+    sys.exit(table(a[0]))
+
+
+if __name__ == "__main__":
+    main()

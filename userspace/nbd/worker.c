@@ -1,0 +1,1094 @@
+// SPDX-License-Identifier: MIT
+/*
+ * worker.c: the transmission phase. A worker is one thread with its own
+ * io_uring (SINGLE_ISSUER and DEFER_TASKRUN when the running kernel takes
+ * them, probed at start) on which it runs every connection handed to it:
+ *
+ *   header  RECV of 28 bytes into the connection
+ *   check   nbd_request_check() (proto.c); errors are replied to, a WRITE's
+ *	     payload is then read into a 64 KiB scratch buffer and dropped
+ *   admit   READ and WRITE reserve all their pool buffers at once
+ *	     (hs_get_bulk(), all or none); when the pool is short the
+ *	     connection stops reading (TCP back-pressure) until buffers
+ *	     come back
+ *   payload RECVMSG straight into the pool buffers (a 32 MiB write fills
+ *	     16 of them)
+ *   disk    WRITE_FIXED / READ_FIXED from/into the same buffers, on the
+ *	     pool registered as fixed buffers, O_DIRECT; FUA writes carry
+ *	     RWF_DSYNC so their completion means stable
+ *   reply   sendmsg() of the header and, for a READ, the buffers; what the
+ *	     socket does not take at once goes on as an io_uring SENDMSG
+ *
+ * FLUSH, TRIM and WRITE_ZEROES go to this worker's aux thread (aux.c) and
+ * come back through the worker's eventfd.
+ *
+ * Why it cannot deadlock: a request holds buffers only once it has all it
+ * will ever need (at most NBD_MAX_BUFS, and main.c never advertises a
+ * maximum payload larger than the pool), and from then on it needs only
+ * the disk and the socket, never another buffer. So every admitted request
+ * finishes and returns its buffers, and a waiting one is retried when they
+ * come back (or every 5 ms, for buffers freed by other workers).
+ *
+ * No allocation per request: each connection has NBD_SLOTS request slots,
+ * allocated with it. A connection with every slot in use stops reading.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "nbd.h"
+
+#define NBD_SLOTS	64		/* requests in flight per connection */
+#define DRAIN_SIZE	(64U << 10)
+#define RING_SQ		256
+#define RING_CQ		4096
+#define FIXED_MAX	(1UL << 30)	/* io_uring limit per fixed buffer */
+#define MAX_REGS	64
+#define STALL_RETRY_NS	5000000LL
+
+/* user_data: a pointer (8-byte aligned) with the kind of operation. */
+enum { T_HDR = 1, T_PAYLOAD, T_DISK, T_SEND, T_DRAIN, T_EVENT, T_CANCEL };
+#define T_MASK		7ULL
+
+struct conn;
+
+struct req {
+	struct conn *c;
+	struct nbd_request r;
+	struct aux_item aux;
+	uint8_t reply[NBD_REPLY_LEN];
+	uint32_t nbd_err;
+	int err;			/* first -errno of a disk operation */
+	unsigned int nbufs;
+	unsigned int pending;		/* disk operations in flight */
+	uint64_t done_bytes;
+	void *bufs[NBD_MAX_BUFS];
+	struct iovec iov[NBD_MAX_BUFS + 1];
+	unsigned int niov;
+	struct msghdr msg;
+	struct req *next;
+};
+
+struct conn {
+	struct worker *w;
+	struct export *ex;
+	int fd;
+	unsigned int id;
+	uint8_t hdr[NBD_REQ_LEN];
+	unsigned int hdr_got;
+	bool recv_busy;			/* a header, payload or drain recv */
+	bool hdr_wait;			/* ... and it is a header recv */
+	bool sending;
+	bool dead;			/* closing: no new work, free when idle */
+	bool disc;			/* NBD_CMD_DISC or shutdown: no more reads */
+	bool stalled;
+	bool reaped;			/* on the worker's reap list */
+	unsigned int ops;		/* SQEs in flight that point into it */
+	unsigned int in_aux;		/* items at the aux thread */
+	unsigned int active;		/* slots in use */
+	struct req *free;
+	struct req *pending;		/* checked, waiting for pool buffers */
+	struct req *sq_head, *sq_tail;	/* replies to send, in order */
+	struct req *drain_req;
+	uint64_t drain_left;
+	uint8_t *drain;
+	struct conn *next, *prev;
+	struct conn *stall_next;
+	struct conn *reap_next;
+	struct req slots[NBD_SLOTS];
+};
+
+struct worker {
+	struct worker_cfg cfg;
+	pthread_t thread;
+	struct io_uring ring;
+	bool fixed;
+	unsigned int nregs;
+	uintptr_t reg_base[MAX_REGS];
+	size_t reg_len[MAX_REGS];
+	int efd;
+	uint64_t evbuf;
+	struct aux *aux;
+	/* mailbox: written by other threads under @lock, then @efd kicked */
+	pthread_mutex_t lock;
+	pthread_cond_t started;
+	int start_state;		/* 0 starting, 1 running, -errno failed */
+	struct conn *inbox;
+	struct aux_item *done_head, *done_tail;
+	bool stop_req;
+	/* worker thread only */
+	bool stopping;
+	struct conn *conns;
+	unsigned int nconns;
+	unsigned int conn_seq;
+	struct conn *stall_head, *stall_tail;
+	struct conn *reap;
+	uint64_t held;
+	struct worker_stats st;		/* read by main with atomic loads */
+	char desc[96];
+};
+
+#define STAT_ADD(w, f, n) __atomic_store_n(&(w)->st.f, (w)->st.f + (n), __ATOMIC_RELAXED)
+
+static void conn_read_next(struct conn *c);
+static void conn_send(struct conn *c);
+static void conn_maybe_close(struct conn *c);
+
+/* ---- ring set-up ---- */
+
+static int ring_init(struct worker *w)
+{
+	static const struct { unsigned int flags; const char *name; } modes[] = {
+		{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		  "single-issuer+defer-taskrun" },
+		{ IORING_SETUP_SINGLE_ISSUER, "single-issuer" },
+		{ 0, "plain" },
+	};
+	struct io_uring_params p;
+	struct hs_region regs[8];
+	struct iovec iov[MAX_REGS];
+	unsigned int i;
+	int ret = -EINVAL, n, r;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE | modes[i].flags;
+		p.cq_entries = RING_CQ;
+		ret = io_uring_queue_init_params(RING_SQ, &w->ring, &p);
+		if (ret != -EINVAL)
+			break;
+	}
+	if (ret < 0)
+		return ret;
+	n = hs_pool_regions(w->cfg.pool, regs, 8);
+	for (r = 0; n > 0 && r < n && r < 8; r++) {
+		size_t off;
+
+		for (off = 0; off < regs[r].len && w->nregs < MAX_REGS;
+		     off += FIXED_MAX) {
+			size_t len = regs[r].len - off;
+
+			if (len > FIXED_MAX)
+				len = FIXED_MAX;
+			iov[w->nregs].iov_base = (char *)regs[r].base + off;
+			iov[w->nregs].iov_len = len;
+			w->reg_base[w->nregs] = (uintptr_t)regs[r].base + off;
+			w->reg_len[w->nregs] = len;
+			w->nregs++;
+		}
+	}
+	ret = w->nregs ? io_uring_register_buffers(&w->ring, iov, w->nregs) : -EINVAL;
+	w->fixed = ret == 0;
+	if (!w->fixed) {
+		/* RLIMIT_MEMLOCK: still zero-copy, minus the pinning saved. */
+		fprintf(stderr, "hugeslab-nbd: worker %u: io_uring_register_buffers: %s; using READ/WRITE\n",
+			w->cfg.idx, strerror(-ret));
+		w->nregs = 0;
+	}
+	snprintf(w->desc, sizeof(w->desc), "io_uring %s, %s", modes[i].name,
+		 w->fixed ? "fixed buffers" : "unregistered buffers");
+	return 0;
+}
+
+static int reg_index(const struct worker *w, const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	unsigned int i;
+
+	for (i = 0; i < w->nregs; i++)
+		if (a >= w->reg_base[i] && a - w->reg_base[i] < w->reg_len[i])
+			return (int)i;
+	return -1;
+}
+
+static struct io_uring_sqe *get_sqe(struct worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	while (!sqe) {
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
+	return sqe;
+}
+
+static void set_ud(struct io_uring_sqe *sqe, void *p, unsigned int t)
+{
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)p | t);
+}
+
+/* ---- buffers and slots ---- */
+
+static bool reserve(struct worker *w, struct req *q)
+{
+	unsigned int n = (q->r.length + NBD_BUF_SIZE - 1) / NBD_BUF_SIZE;
+
+	if (hs_get_bulk(w->cfg.pool, q->bufs, n))
+		return false;
+	q->nbufs = n;
+	w->held += n;
+	__atomic_store_n(&w->st.bufs_held, w->held, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void release(struct worker *w, struct req *q)
+{
+	if (!q->nbufs)
+		return;
+	hs_put_bulk(w->cfg.pool, q->bufs, q->nbufs);
+	w->held -= q->nbufs;
+	__atomic_store_n(&w->st.bufs_held, w->held, __ATOMIC_RELAXED);
+	q->nbufs = 0;
+}
+
+static struct req *slot_get(struct conn *c)
+{
+	struct req *q = c->free;
+
+	c->free = q->next;
+	q->next = NULL;
+	q->nbufs = 0;
+	q->pending = 0;
+	q->err = 0;
+	q->nbd_err = 0;
+	q->done_bytes = 0;
+	c->active++;
+	return q;
+}
+
+static void slot_put(struct conn *c, struct req *q)
+{
+	release(c->w, q);
+	q->next = c->free;
+	c->free = q;
+	c->active--;
+}
+
+/* ---- connection life ---- */
+
+static void conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct req *q;
+	unsigned int i;
+
+	while ((q = c->sq_head)) {
+		c->sq_head = q->next;
+		release(w, q);
+	}
+	for (i = 0; i < NBD_SLOTS; i++)
+		release(w, &c->slots[i]);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	free(c->drain);
+	free(c);
+}
+
+/*
+ * Free @c once nothing in flight points into it any more: at the end of
+ * the worker's loop turn, as the handler that got here may still be
+ * running on it.
+ */
+static void conn_maybe_free(struct conn *c)
+{
+	if (c->dead && !c->ops && !c->in_aux && !c->reaped) {
+		c->reaped = true;
+		c->reap_next = c->w->reap;
+		c->w->reap = c;
+	}
+}
+
+static void stall_remove(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct conn **pp, *prev = NULL;
+
+	if (!c->stalled)
+		return;
+	for (pp = &w->stall_head; *pp; prev = *pp, pp = &(*pp)->stall_next) {
+		if (*pp == c) {
+			*pp = c->stall_next;
+			if (w->stall_tail == c)
+				w->stall_tail = prev;
+			break;
+		}
+	}
+	c->stalled = false;
+	c->stall_next = NULL;
+}
+
+/*
+ * Close @c: log @why (NULL for an orderly end), cut the socket so that its
+ * receives and sends in flight complete, and free it when they have.
+ * Buffers of requests that will not complete are returned at once.
+ */
+static void conn_fail(struct conn *c, const char *why, bool bad)
+{
+	struct worker *w = c->w;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (why)
+		fprintf(stderr, "hugeslab-nbd: connection %u.%u (%s) closed: %s\n",
+			w->cfg.idx, c->id, c->ex->desc.name, why);
+	if (bad)
+		STAT_ADD(w, closed_bad, 1);
+	shutdown(c->fd, SHUT_RDWR);
+	if (c->pending) {
+		stall_remove(c);
+		slot_put(c, c->pending);
+		c->pending = NULL;
+	}
+	conn_maybe_free(c);
+}
+
+/* After NBD_CMD_DISC or at shutdown: close once every reply is out. */
+static void conn_maybe_close(struct conn *c)
+{
+	if (c->disc && !c->dead && !c->active && !c->recv_busy && !c->sending)
+		conn_fail(c, NULL, false);
+}
+
+static void conn_setup(struct worker *w, struct conn *c)
+{
+	unsigned int i;
+
+	c->w = w;
+	c->id = ++w->conn_seq;
+	for (i = 0; i < NBD_SLOTS; i++) {
+		c->slots[i].c = c;
+		c->slots[i].next = c->free;
+		c->free = &c->slots[i];
+	}
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	STAT_ADD(w, conns, 1);
+	if (w->stopping) {
+		c->disc = true;
+		conn_maybe_close(c);
+		return;
+	}
+	conn_read_next(c);
+}
+
+/* ---- receive ---- */
+
+static void submit_hdr(struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(c->w);
+
+	io_uring_prep_recv(sqe, c->fd, c->hdr + c->hdr_got,
+			   NBD_REQ_LEN - c->hdr_got, MSG_WAITALL);
+	set_ud(sqe, c, T_HDR);
+	c->ops++;
+	c->recv_busy = true;
+	c->hdr_wait = true;
+}
+
+/* Read the next header if this connection may take another request. */
+static void conn_read_next(struct conn *c)
+{
+	if (c->dead || c->disc || c->recv_busy || c->pending || !c->free)
+		return;
+	submit_hdr(c);
+}
+
+static void submit_msg(struct conn *c, struct req *q, unsigned int t)
+{
+	struct io_uring_sqe *sqe = get_sqe(c->w);
+
+	if (t == T_PAYLOAD)
+		io_uring_prep_recvmsg(sqe, c->fd, &q->msg, MSG_WAITALL);
+	else
+		io_uring_prep_sendmsg(sqe, c->fd, &q->msg, MSG_NOSIGNAL | MSG_WAITALL);
+	set_ud(sqe, t == T_PAYLOAD ? (void *)q : (void *)c, t);
+	c->ops++;
+}
+
+/* iovecs over the request's buffers, @len bytes, after @first entries. */
+static void fill_iov(struct req *q, unsigned int first, uint32_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < q->nbufs; i++) {
+		uint32_t n = len < NBD_BUF_SIZE ? len : NBD_BUF_SIZE;
+
+		q->iov[first + i].iov_base = q->bufs[i];
+		q->iov[first + i].iov_len = n;
+		len -= n;
+	}
+	q->niov = first + q->nbufs;
+	memset(&q->msg, 0, sizeof(q->msg));
+	q->msg.msg_iov = q->iov;
+	q->msg.msg_iovlen = q->niov;
+}
+
+/* Consume @n bytes of q->msg; return true when all of it is done. */
+static bool msg_advance(struct req *q, size_t n)
+{
+	struct iovec *v = q->msg.msg_iov;
+	size_t left = q->msg.msg_iovlen;
+
+	while (left && n >= v->iov_len) {
+		n -= v->iov_len;
+		v++;
+		left--;
+	}
+	if (left) {
+		v->iov_base = (char *)v->iov_base + n;
+		v->iov_len -= n;
+	}
+	q->msg.msg_iov = v;
+	q->msg.msg_iovlen = left;
+	return left == 0;
+}
+
+static void submit_disk(struct worker *w, struct req *q)
+{
+	struct export *ex = q->c->ex;
+	uint64_t off = q->r.offset;
+	uint32_t len = q->r.length;
+	unsigned int i;
+
+	q->pending = q->nbufs;
+	for (i = 0; i < q->nbufs; i++) {
+		struct io_uring_sqe *sqe = get_sqe(w);
+		uint32_t n = len < NBD_BUF_SIZE ? len : NBD_BUF_SIZE;
+		int idx = w->fixed ? reg_index(w, q->bufs[i]) : -1;
+
+		if (q->r.type == NBD_CMD_WRITE) {
+			if (idx >= 0)
+				io_uring_prep_write_fixed(sqe, ex->fd, q->bufs[i], n,
+							  off, idx);
+			else
+				io_uring_prep_write(sqe, ex->fd, q->bufs[i], n, off);
+			/* FUA: the completion means the data is stable. */
+			if (q->r.flags & NBD_CMD_FLAG_FUA)
+				sqe->rw_flags = RWF_DSYNC;
+		} else if (idx >= 0) {
+			io_uring_prep_read_fixed(sqe, ex->fd, q->bufs[i], n, off, idx);
+		} else {
+			io_uring_prep_read(sqe, ex->fd, q->bufs[i], n, off);
+		}
+		set_ud(sqe, q, T_DISK);
+		q->c->ops++;
+		off += n;
+		len -= n;
+	}
+}
+
+static void queue_reply(struct req *q)
+{
+	struct conn *c = q->c;
+
+	nbd_reply_encode(q->reply, q->nbd_err, q->r.cookie);
+	if (q->nbd_err)
+		STAT_ADD(c->w, errors, 1);
+	if (q->r.type == NBD_CMD_READ && !q->nbd_err) {
+		fill_iov(q, 1, q->r.length);
+	} else {
+		release(c->w, q);
+		fill_iov(q, 1, 0);
+	}
+	q->iov[0].iov_base = q->reply;
+	q->iov[0].iov_len = NBD_REPLY_LEN;
+	q->next = NULL;
+	if (c->sq_tail)
+		c->sq_tail->next = q;
+	else
+		c->sq_head = q;
+	c->sq_tail = q;
+	if (!c->sending)
+		conn_send(c);
+}
+
+/* Start a checked READ or WRITE that has its buffers. */
+static void start_rw(struct conn *c, struct req *q)
+{
+	if (q->r.type == NBD_CMD_WRITE) {
+		fill_iov(q, 0, q->r.length);
+		submit_msg(c, q, T_PAYLOAD);
+		c->recv_busy = true;
+		return;
+	}
+	submit_disk(c->w, q);
+	conn_read_next(c);
+}
+
+static void stall_add(struct conn *c, struct req *q)
+{
+	struct worker *w = c->w;
+
+	c->pending = q;
+	c->stalled = true;
+	c->stall_next = NULL;
+	if (w->stall_tail)
+		w->stall_tail->stall_next = c;
+	else
+		w->stall_head = c;
+	w->stall_tail = c;
+	STAT_ADD(w, stalls, 1);
+}
+
+/* Buffers came back (here or in another worker): admit waiters in order. */
+static void retry_stalled(struct worker *w)
+{
+	struct conn *c;
+
+	while ((c = w->stall_head)) {
+		struct req *q = c->pending;
+
+		if (!reserve(w, q))
+			return;
+		w->stall_head = c->stall_next;
+		if (!w->stall_head)
+			w->stall_tail = NULL;
+		c->stalled = false;
+		c->stall_next = NULL;
+		c->pending = NULL;
+		start_rw(c, q);
+	}
+}
+
+static void dispatch(struct conn *c, struct req *q)
+{
+	struct worker *w = c->w;
+
+	switch (q->r.type) {
+	case NBD_CMD_DISC:
+		slot_put(c, q);
+		c->disc = true;
+		conn_maybe_close(c);
+		return;
+	case NBD_CMD_FLUSH:
+	case NBD_CMD_TRIM:
+	case NBD_CMD_WRITE_ZEROES:
+		q->aux.ex = c->ex;
+		q->aux.type = q->r.type;
+		q->aux.flags = q->r.flags;
+		q->aux.off = q->r.offset;
+		q->aux.len = q->r.length;
+		c->in_aux++;
+		aux_submit(w->aux, &q->aux);
+		conn_read_next(c);
+		return;
+	default:
+		/* Waiters first: a big request is not overtaken forever. */
+		if (w->stall_head || !reserve(w, q)) {
+			stall_add(c, q);
+			return;
+		}
+		start_rw(c, q);
+	}
+}
+
+static void submit_drain(struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(c->w);
+	uint32_t n = c->drain_left < DRAIN_SIZE ? (uint32_t)c->drain_left : DRAIN_SIZE;
+
+	io_uring_prep_recv(sqe, c->fd, c->drain, n, 0);
+	set_ud(sqe, c, T_DRAIN);
+	c->ops++;
+	c->recv_busy = true;
+}
+
+static void on_hdr(struct conn *c, int res)
+{
+	struct worker *w = c->w;
+	enum nbd_verdict v;
+	const char *why;
+	struct req *q;
+	uint32_t err;
+
+	c->ops--;
+	c->recv_busy = false;
+	c->hdr_wait = false;
+	if (c->dead) {
+		conn_maybe_free(c);
+		return;
+	}
+	if (res == -ECANCELED && w->stopping) {
+		c->disc = true;
+		conn_maybe_close(c);
+		return;
+	}
+	if (res <= 0) {
+		if (res == 0 && !c->hdr_got)
+			conn_fail(c, NULL, false);	/* closed between requests */
+		else
+			conn_fail(c, res ? strerror(-res) : "client closed in a request header",
+				  res == 0);
+		return;
+	}
+	c->hdr_got += (unsigned int)res;
+	if (c->hdr_got < NBD_REQ_LEN) {
+		submit_hdr(c);
+		return;
+	}
+	c->hdr_got = 0;
+	q = slot_get(c);
+	if (nbd_request_decode(c->hdr, &q->r)) {
+		slot_put(c, q);
+		conn_fail(c, "bad request magic", true);
+		return;
+	}
+	STAT_ADD(w, reqs, 1);
+	v = nbd_request_check(&q->r, &c->ex->desc, &err, &why);
+	if (v == NBD_REQ_FATAL) {
+		slot_put(c, q);
+		conn_fail(c, why, true);
+		return;
+	}
+	if (v == NBD_REQ_ERROR) {
+		q->nbd_err = err;
+		if (q->r.type == NBD_CMD_WRITE) {
+			/* Keep the stream in sync: read the payload, drop it. */
+			c->drain_req = q;
+			c->drain_left = q->r.length;
+			if (c->drain_left) {
+				submit_drain(c);
+				return;
+			}
+		}
+		queue_reply(q);
+		conn_read_next(c);
+		return;
+	}
+	dispatch(c, q);
+}
+
+static void on_drain(struct conn *c, int res)
+{
+	struct req *q = c->drain_req;
+
+	c->ops--;
+	c->recv_busy = false;
+	if (c->dead) {
+		slot_put(c, q);
+		conn_maybe_free(c);
+		return;
+	}
+	if (res <= 0) {
+		slot_put(c, q);
+		conn_fail(c, res ? strerror(-res) : "client closed in a write payload", res == 0);
+		return;
+	}
+	c->drain_left -= (uint64_t)res;
+	if (c->drain_left) {
+		submit_drain(c);
+		return;
+	}
+	c->drain_req = NULL;
+	queue_reply(q);
+	conn_read_next(c);
+}
+
+static void on_payload(struct req *q, int res)
+{
+	struct conn *c = q->c;
+
+	c->ops--;
+	c->recv_busy = false;
+	if (c->dead || res <= 0) {
+		/* The client vanished mid-write: nothing reaches the disk. */
+		slot_put(c, q);
+		if (!c->dead)
+			conn_fail(c, res ? strerror(-res) : "client closed in a write payload",
+				  res == 0);
+		else
+			conn_maybe_free(c);
+		return;
+	}
+	if (!msg_advance(q, (size_t)res)) {
+		submit_msg(c, q, T_PAYLOAD);
+		c->recv_busy = true;
+		return;
+	}
+	submit_disk(c->w, q);
+	conn_read_next(c);
+}
+
+static void on_disk(struct req *q, int res)
+{
+	struct conn *c = q->c;
+	struct worker *w = c->w;
+
+	c->ops--;
+	if (res < 0 && !q->err)
+		q->err = res;
+	else if (res > 0)
+		q->done_bytes += (uint64_t)res;
+	if (--q->pending)
+		return;
+	if (c->dead) {
+		slot_put(c, q);
+		conn_maybe_free(c);
+		return;
+	}
+	/* O_DIRECT inside the export: a short transfer is an I/O error. */
+	if (!q->err && q->done_bytes != q->r.length)
+		q->err = -EIO;
+	q->nbd_err = nbd_errno(-q->err);
+	if (q->r.type == NBD_CMD_WRITE && !q->err)
+		STAT_ADD(w, wr_bytes, q->r.length);
+	queue_reply(q);
+}
+
+static void send_done(struct conn *c, struct req *q)
+{
+	c->sq_head = q->next;
+	if (!c->sq_head)
+		c->sq_tail = NULL;
+	if (q->r.type == NBD_CMD_READ && !q->nbd_err)
+		STAT_ADD(c->w, rd_bytes, q->r.length);
+	slot_put(c, q);
+	conn_read_next(c);
+}
+
+/*
+ * Send queued replies in order. A plain sendmsg() first: a reply usually
+ * fits the socket buffer, and then it costs one system call and no SQE.
+ */
+static void conn_send(struct conn *c)
+{
+	struct req *q;
+
+	while (!c->dead && (q = c->sq_head)) {
+		ssize_t n = sendmsg(c->fd, &q->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN) {
+			conn_fail(c, strerror(errno), false);
+			return;
+		}
+		if (n > 0 && msg_advance(q, (size_t)n)) {
+			send_done(c, q);
+			continue;
+		}
+		submit_msg(c, q, T_SEND);
+		c->sending = true;
+		return;
+	}
+	if (!c->dead)
+		conn_maybe_close(c);
+}
+
+static void on_send(struct conn *c, int res)
+{
+	struct req *q = c->sq_head;
+
+	c->ops--;
+	c->sending = false;
+	if (c->dead) {
+		conn_maybe_free(c);
+		return;
+	}
+	if (res <= 0) {
+		conn_fail(c, res ? strerror(-res) : "send returned 0", false);
+		return;
+	}
+	if (!msg_advance(q, (size_t)res)) {
+		submit_msg(c, q, T_SEND);
+		c->sending = true;
+		return;
+	}
+	send_done(c, q);
+	conn_send(c);
+}
+
+/* ---- mailbox: new connections, aux completions, stop ---- */
+
+static void arm_event(struct worker *w)
+{
+	struct io_uring_sqe *sqe = get_sqe(w);
+
+	io_uring_prep_read(sqe, w->efd, &w->evbuf, sizeof(w->evbuf), 0);
+	io_uring_sqe_set_data64(sqe, T_EVENT);
+}
+
+static void begin_stop(struct worker *w)
+{
+	struct conn *c, *next;
+
+	w->stopping = true;
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (c->dead)
+			continue;
+		c->disc = true;
+		if (c->hdr_wait && !c->hdr_got) {
+			struct io_uring_sqe *sqe = get_sqe(w);
+
+			io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)c | T_HDR, 0);
+			io_uring_sqe_set_data64(sqe, T_CANCEL);
+		}
+		conn_maybe_close(c);
+	}
+}
+
+static void on_event(struct worker *w)
+{
+	struct aux_item *it, *next;
+	struct conn *c, *cn;
+	bool stop;
+
+	pthread_mutex_lock(&w->lock);
+	c = w->inbox;
+	w->inbox = NULL;
+	it = w->done_head;
+	w->done_head = w->done_tail = NULL;
+	stop = w->stop_req;
+	pthread_mutex_unlock(&w->lock);
+	for (; c; c = cn) {
+		cn = c->next;
+		c->next = NULL;
+		conn_setup(w, c);
+	}
+	for (; it; it = next) {
+		struct req *q = (struct req *)((char *)it - offsetof(struct req, aux));
+
+		next = it->next;
+		c = q->c;
+		c->in_aux--;
+		if (c->dead) {
+			slot_put(c, q);
+			conn_maybe_free(c);
+			continue;
+		}
+		q->nbd_err = nbd_errno(-it->res);
+		if (q->r.type == NBD_CMD_FLUSH)
+			STAT_ADD(w, flushes, 1);
+		queue_reply(q);
+	}
+	if (stop && !w->stopping)
+		begin_stop(w);
+	arm_event(w);
+}
+
+static void aux_done(void *arg, struct aux_item *it)
+{
+	struct worker *w = arg;
+	uint64_t one = 1;
+
+	it->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	if (w->done_tail)
+		w->done_tail->next = it;
+	else
+		w->done_head = it;
+	w->done_tail = it;
+	pthread_mutex_unlock(&w->lock);
+	if (write(w->efd, &one, sizeof(one)) < 0)
+		perror("hugeslab-nbd: eventfd");
+}
+
+static void handle_cqe(struct worker *w, uint64_t ud, int res)
+{
+	void *p = (void *)(uintptr_t)(ud & ~T_MASK);
+
+	switch (ud & T_MASK) {
+	case T_HDR:
+		on_hdr(p, res);
+		break;
+	case T_PAYLOAD:
+		on_payload(p, res);
+		break;
+	case T_DISK:
+		on_disk(p, res);
+		break;
+	case T_SEND:
+		on_send(p, res);
+		break;
+	case T_DRAIN:
+		on_drain(p, res);
+		break;
+	case T_EVENT:
+		on_event(w);
+		break;
+	default:
+		break;	/* T_CANCEL */
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	int ret;
+
+	hs_thread_set_tag(w->cfg.tag);
+	ret = ring_init(w);
+	pthread_mutex_lock(&w->lock);
+	w->start_state = ret ? ret : 1;
+	pthread_cond_broadcast(&w->started);
+	pthread_mutex_unlock(&w->lock);
+	if (ret)
+		return NULL;
+	arm_event(w);
+	while (!w->stopping || w->nconns) {
+		struct __kernel_timespec ts = { 0, STALL_RETRY_NS };
+		struct io_uring_cqe *cqe;
+		unsigned int head, n = 0;
+
+		ret = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1,
+						       w->stall_head ? &ts : NULL, NULL);
+		if (ret < 0 && ret != -ETIME && ret != -EINTR) {
+			fprintf(stderr, "hugeslab-nbd: worker %u: io_uring: %s\n",
+				w->cfg.idx, strerror(-ret));
+			break;
+		}
+		io_uring_for_each_cqe(&w->ring, head, cqe) {
+			handle_cqe(w, cqe->user_data, cqe->res);
+			n++;
+		}
+		io_uring_cq_advance(&w->ring, n);
+		if (w->stall_head)
+			retry_stalled(w);
+		while (w->reap) {
+			struct conn *c = w->reap;
+
+			w->reap = c->reap_next;
+			conn_free(c);
+		}
+	}
+	/* Every connection is gone; this also cancels the eventfd read. */
+	io_uring_queue_exit(&w->ring);
+	hs_thread_flush(w->cfg.pool);
+	return NULL;
+}
+
+struct worker *worker_start(const struct worker_cfg *cfg)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	int ret;
+
+	if (!w)
+		return NULL;
+	w->cfg = *cfg;
+	w->efd = eventfd(0, EFD_CLOEXEC);
+	if (w->efd < 0)
+		goto fail_free;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->started, NULL);
+	w->aux = aux_start(aux_done, w);
+	if (!w->aux)
+		goto fail_efd;
+	ret = pthread_create(&w->thread, NULL, worker_main, w);
+	if (ret) {
+		errno = ret;
+		goto fail_aux;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->start_state)
+		pthread_cond_wait(&w->started, &w->lock);
+	ret = w->start_state;
+	pthread_mutex_unlock(&w->lock);
+	if (ret < 0) {
+		pthread_join(w->thread, NULL);
+		errno = -ret;
+		goto fail_aux;
+	}
+	return w;
+fail_aux:
+	ret = errno;
+	aux_stop(w->aux);
+	errno = ret;
+fail_efd:
+	ret = errno;
+	close(w->efd);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->started);
+	errno = ret;
+fail_free:
+	free(w);
+	return NULL;
+}
+
+static void kick(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->efd, &one, sizeof(one)) < 0)
+		perror("hugeslab-nbd: eventfd");
+}
+
+int worker_add_conn(struct worker *w, int fd, struct export *ex)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->drain = malloc(DRAIN_SIZE);
+	if (!c || !c->drain) {
+		free(c);
+		errno = ENOMEM;
+		return -1;
+	}
+	c->fd = fd;
+	c->ex = ex;
+	pthread_mutex_lock(&w->lock);
+	c->next = w->inbox;
+	w->inbox = c;
+	pthread_mutex_unlock(&w->lock);
+	kick(w);
+	return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stop_req = true;
+	pthread_mutex_unlock(&w->lock);
+	kick(w);
+}
+
+void worker_join(struct worker *w)
+{
+	pthread_join(w->thread, NULL);
+	aux_stop(w->aux);
+	w->aux = NULL;
+}
+
+void worker_free(struct worker *w)
+{
+	close(w->efd);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->started);
+	free(w);
+}
+
+void worker_read_stats(const struct worker *w, struct worker_stats *st)
+{
+	st->reqs = __atomic_load_n(&w->st.reqs, __ATOMIC_RELAXED);
+	st->rd_bytes = __atomic_load_n(&w->st.rd_bytes, __ATOMIC_RELAXED);
+	st->wr_bytes = __atomic_load_n(&w->st.wr_bytes, __ATOMIC_RELAXED);
+	st->flushes = __atomic_load_n(&w->st.flushes, __ATOMIC_RELAXED);
+	st->errors = __atomic_load_n(&w->st.errors, __ATOMIC_RELAXED);
+	st->conns = __atomic_load_n(&w->st.conns, __ATOMIC_RELAXED);
+	st->closed_bad = __atomic_load_n(&w->st.closed_bad, __ATOMIC_RELAXED);
+	st->stalls = __atomic_load_n(&w->st.stalls, __ATOMIC_RELAXED);
+	st->bufs_held = __atomic_load_n(&w->st.bufs_held, __ATOMIC_RELAXED);
+}
+
+const char *worker_ring_desc(const struct worker *w)
+{
+	return w->desc;
+}

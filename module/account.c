@@ -2,12 +2,17 @@
 /*
  * Charging pools against the module-wide cap and RLIMIT_MEMLOCK.
  *
- * The locked-memory charge goes to the creating user (user->locked_vm), as
- * io_uring does for registered buffers, not to the creating mm: a pool
- * outlives its creator's mm whenever its fd or a mapping is passed on, and
- * the charge must stay until the pages are really released.  The creating
- * mm's pinned_vm is raised as well so /proc/PID/status (VmPin) shows who
- * holds the memory.
+ * The locked-memory charge is per user, not per mm: a pool outlives its
+ * creator's mm whenever its fd or a mapping is passed on, and the charge
+ * must stay until the pages are really released, whichever process that
+ * is.  It is kept in a counter of hugeslab's own, checked against the
+ * creator's RLIMIT_MEMLOCK, and not in user->locked_vm or mm->pinned_vm:
+ * io_uring checks user->locked_vm and RDMA (ib_umem_get) mm->pinned_vm
+ * against the same limit when they pin the pool's pages, so charging either
+ * here made a pool that fits the limit unregistrable.  Each of mlock
+ * (mm->locked_vm), SHM_LOCK (the user's memlock ucount), io_uring and RDMA
+ * already bounds its own pins with RLIMIT_MEMLOCK separately; pools are one
+ * more such bound.  See Documentation/hugeslab/admin-guide.rst.
  *
  * The cap has one setter, used by the module parameter and by netlink, so
  * both announce a change the same way.  The registry of pools lives here
@@ -17,12 +22,14 @@
 #include <linux/atomic.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/hashtable.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/sched/user.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 
 #include "compat.h"
@@ -56,6 +63,22 @@ static atomic64_t pinned_bytes = ATOMIC64_INIT(0);
 static atomic64_t nr_created = ATOMIC64_INIT(0);
 static atomic64_t alloc_failures = ATOMIC64_INIT(0);
 static atomic64_t limit_failures = ATOMIC64_INIT(0);
+
+/**
+ * struct hugeslab_memlock - the pages one user's pools hold
+ * @node: entry in memlock_users, hashed by @uid
+ * @uid: the user
+ * @pages: pages of that user's live pools; the entry goes at zero
+ */
+struct hugeslab_memlock {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned long pages;
+};
+
+/* Uncharging runs in the final fput of a pool's file: no sleeping lock. */
+static DEFINE_SPINLOCK(memlock_lock);
+static DEFINE_HASHTABLE(memlock_users, 6);
 
 static DEFINE_MUTEX(pools_lock);
 static LIST_HEAD(pools);
@@ -101,22 +124,69 @@ static int charge_cap(u64 bytes)
 	return 0;
 }
 
-static int charge_memlock(struct user_struct *user, unsigned long pages)
+static struct hugeslab_memlock *memlock_find(kuid_t uid)
 {
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	long cur, new;
+	struct hugeslab_memlock *ml;
+
+	lockdep_assert_held(&memlock_lock);
+	hash_for_each_possible(memlock_users, ml, node, __kuid_val(uid))
+		if (uid_eq(ml->uid, uid))
+			return ml;
+	return NULL;
+}
+
+/* Take @pages from the current user's RLIMIT_MEMLOCK, for @pool. */
+static int charge_memlock(struct hugeslab_pool *pool, unsigned long pages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK);
+	struct hugeslab_memlock *ml, *spare;
+	kuid_t uid = current_uid();
+	int ret = 0;
 
 	/* mlock(2) says EPERM when the limit forbids locking at all. */
 	if (!limit)
 		return -EPERM;
+	limit = limit == RLIM_INFINITY ? ULONG_MAX : limit >> PAGE_SHIFT;
 
-	cur = atomic_long_read(&user->locked_vm);
-	do {
-		new = cur + pages;
-		if (new < cur || new > limit)
-			return -ENOMEM;
-	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
-	return 0;
+	/* Allocated up front, for a user without a pool yet. */
+	spare = hugeslab_fail_nth() ? NULL :
+		kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+	if (!spare)
+		return -ENOMEM;
+
+	spin_lock(&memlock_lock);
+	ml = memlock_find(uid);
+	if (!ml) {
+		ml = spare;
+		spare = NULL;
+		ml->uid = uid;
+		hash_add(memlock_users, &ml->node, __kuid_val(uid));
+	}
+	if (pages > limit || ml->pages > limit - pages) {
+		ret = -ENOMEM;
+		if (!ml->pages) {
+			hash_del(&ml->node);
+			spare = ml;
+		}
+	} else {
+		ml->pages += pages;
+		pool->memlock = ml;
+	}
+	spin_unlock(&memlock_lock);
+	kfree(spare);
+	return ret;
+}
+
+static void uncharge_memlock(struct hugeslab_memlock *ml, unsigned long pages)
+{
+	spin_lock(&memlock_lock);
+	ml->pages -= pages;
+	if (ml->pages)
+		ml = NULL;
+	else
+		hash_del(&ml->node);
+	spin_unlock(&memlock_lock);
+	kfree(ml);
 }
 
 /**
@@ -129,7 +199,6 @@ static int charge_memlock(struct user_struct *user, unsigned long pages)
 int hugeslab_charge(struct hugeslab_pool *pool)
 {
 	unsigned long pages = pool->size >> PAGE_SHIFT;
-	struct user_struct *user;
 	u32 reason;
 	int ret;
 
@@ -141,21 +210,14 @@ int hugeslab_charge(struct hugeslab_pool *pool)
 	pool->cap_charged = pool->size;
 
 	if (!capable(CAP_IPC_LOCK)) {
-		user = get_uid(current_user());
-		ret = charge_memlock(user, pages);
+		ret = charge_memlock(pool, pages);
 		if (ret) {
-			free_uid(user);
 			atomic64_sub(pool->size, &pinned_bytes);
 			pool->cap_charged = 0;
 			reason = HUGESLAB_FAIL_MEMLOCK;
 			goto fail;
 		}
-		pool->locked_user = user;
 	}
-
-	mmgrab(current->mm);
-	pool->pinned_mm = current->mm;
-	atomic64_add(pages, &pool->pinned_mm->pinned_vm);
 	return 0;
 
 fail:
@@ -170,17 +232,9 @@ fail:
  */
 void hugeslab_uncharge(struct hugeslab_pool *pool)
 {
-	unsigned long pages = pool->size >> PAGE_SHIFT;
-
-	if (pool->pinned_mm) {
-		atomic64_sub(pages, &pool->pinned_mm->pinned_vm);
-		mmdrop(pool->pinned_mm);
-		pool->pinned_mm = NULL;
-	}
-	if (pool->locked_user) {
-		atomic_long_sub(pages, &pool->locked_user->locked_vm);
-		free_uid(pool->locked_user);
-		pool->locked_user = NULL;
+	if (pool->memlock) {
+		uncharge_memlock(pool->memlock, pool->size >> PAGE_SHIFT);
+		pool->memlock = NULL;
 	}
 	atomic64_sub(pool->cap_charged, &pinned_bytes);
 	pool->cap_charged = 0;

@@ -85,7 +85,8 @@ static int hugeslab_dmabuf_mmap(struct dma_buf *dmabuf,
 	struct hugeslab_pool *pool = hd->pool;
 	unsigned int order = pool->slab_shift - PAGE_SHIFT;
 
-	if (!(vma->vm_flags & VM_SHARED) ||
+	/* VM_MAYSHARE: a shared mapping even when VM_SHARED was cleared. */
+	if (!(vma->vm_flags & VM_MAYSHARE) ||
 	    vma->vm_pgoff & ((1UL << order) - 1))
 		return -EINVAL;
 	/* dma-buf checked the range against the dma-buf's size. */

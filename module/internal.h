@@ -18,8 +18,8 @@
 
 struct file;
 struct folio;
+struct hugeslab_memlock;
 struct mm_struct;
-struct user_struct;
 struct vm_area_struct;
 
 /**
@@ -33,8 +33,8 @@ struct vm_area_struct;
  * @slab_shift: log2 of the slab size
  * @numa_node: node requested at CREATE, or NUMA_NO_NODE
  * @flags: CREATE flags
- * @locked_user: user charged for RLIMIT_MEMLOCK, NULL with CAP_IPC_LOCK
- * @pinned_mm: mm whose pinned_vm shows the pool, grabbed until free
+ * @memlock: the creating user's RLIMIT_MEMLOCK charge (account.c), NULL
+ *	when created with CAP_IPC_LOCK
  * @cap_charged: bytes taken from the module-wide cap
  * @id: unique id, for logs and the control plane
  * @owner_pid: tgid of the creator
@@ -56,8 +56,7 @@ struct hugeslab_pool {
 	unsigned int slab_shift;
 	int numa_node;
 	u32 flags;
-	struct user_struct *locked_user;
-	struct mm_struct *pinned_mm;
+	struct hugeslab_memlock *memlock;
 	u64 cap_charged;
 	u64 id;
 	pid_t owner_pid;

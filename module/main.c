@@ -27,7 +27,8 @@
  *	one -EINVAL
  * @pool: the pool once created or attached; published with release
  *	semantics and never changed afterwards, so readers need no lock
- * @rdonly: attached with %HUGESLAB_ATTACH_RDONLY; set before @pool
+ * @rdonly: attached with %HUGESLAB_ATTACH_RDONLY or through a file opened
+ *	without write access; set before @pool
  */
 struct hugeslab_file {
 	struct mutex lock;	/* serializes CREATE and ATTACH */
@@ -72,13 +73,16 @@ static int hugeslab_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static long ioctl_create(struct hugeslab_file *hf, void __user *uarg,
-			 bool named)
+static long ioctl_create(struct file *file, void __user *uarg, bool named)
 {
+	struct hugeslab_file *hf = file->private_data;
 	struct hugeslab_create_named args;
 	struct hugeslab_pool *pool;
 	long ret = 0;
 
+	/* A pool nobody could write; and an O_RDONLY fd should not charge. */
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	if (copy_from_user(&args, uarg,
 			   named ? sizeof(args) : sizeof(args.create)))
 		return -EFAULT;
@@ -100,17 +104,33 @@ out:
 	return ret;
 }
 
-static long ioctl_attach(struct hugeslab_file *hf, void __user *uarg)
+/*
+ * The owner the caller expects, from its user namespace; an id with no
+ * mapping there matches no pool, so it is refused as malformed.
+ */
+static int attach_owner(const struct hugeslab_attach *args, kuid_t *owner)
 {
+	if (!(args->flags & HUGESLAB_ATTACH_OWNER)) {
+		*owner = INVALID_UID;
+		return args->owner_uid ? -EINVAL : 0;
+	}
+	*owner = make_kuid(current_user_ns(), args->owner_uid);
+	return uid_valid(*owner) ? 0 : -EINVAL;
+}
+
+static long ioctl_attach(struct file *file, void __user *uarg)
+{
+	struct hugeslab_file *hf = file->private_data;
 	struct hugeslab_attach args;
 	struct hugeslab_pool *pool;
+	kuid_t owner;
 	long ret = 0;
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
-	if (args.flags & ~HUGESLAB_ATTACH_FLAGS || args.pad ||
-	    args.reserved[0] || args.reserved[1] ||
-	    hugeslab_name_check(args.name))
+	if (args.flags & ~HUGESLAB_ATTACH_FLAGS || args.pad || args.pad2 ||
+	    args.reserved || hugeslab_name_check(args.name) ||
+	    attach_owner(&args, &owner))
 		return -EINVAL;
 
 	mutex_lock(&hf->lock);
@@ -123,12 +143,16 @@ static long ioctl_attach(struct hugeslab_file *hf, void __user *uarg)
 		ret = PTR_ERR(pool);
 		goto out;
 	}
-	if (!uid_eq(current_uid(), pool->owner_uid) && !capable(CAP_SYS_ADMIN)) {
+	/* CAP_SYS_ADMIN may attach anyone's pool, but not a squatter's. */
+	if ((!uid_eq(current_uid(), pool->owner_uid) &&
+	     !capable(CAP_SYS_ADMIN)) ||
+	    (uid_valid(owner) && !uid_eq(owner, pool->owner_uid))) {
 		fput(pool->backing);
 		ret = -EPERM;
 		goto out;
 	}
-	hf->rdonly = args.flags & HUGESLAB_ATTACH_RDONLY;
+	hf->rdonly = args.flags & HUGESLAB_ATTACH_RDONLY ||
+		     !(file->f_mode & FMODE_WRITE);
 	atomic_inc(&pool->nr_files);
 	/* Pairs with the acquire in file_pool(); hf->rdonly is visible too. */
 	smp_store_release(&hf->pool, pool);
@@ -203,11 +227,11 @@ static long hugeslab_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case HUGESLAB_IOC_CREATE:
-		return ioctl_create(hf, uarg, false);
+		return ioctl_create(file, uarg, false);
 	case HUGESLAB_IOC_CREATE_NAMED:
-		return ioctl_create(hf, uarg, true);
+		return ioctl_create(file, uarg, true);
 	case HUGESLAB_IOC_ATTACH:
-		return ioctl_attach(hf, uarg);
+		return ioctl_attach(file, uarg);
 	case HUGESLAB_IOC_EXPORT_DMABUF:
 		return ioctl_export_dmabuf(hf, file_pool(file), uarg);
 	case HUGESLAB_IOC_INFO:
@@ -228,7 +252,11 @@ static int hugeslab_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!pool)
 		return -ENODEV;
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * mmap(2) clears VM_SHARED (not VM_MAYSHARE) of a shared mapping of a
+	 * file opened O_RDONLY: that is still a shared mapping.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	/* As for a file opened O_RDONLY: no PROT_WRITE, now or later. */
 	if (hf->rdonly) {

@@ -285,6 +285,9 @@ int hugeslab_pool_info(struct hugeslab_pool *pool, struct hugeslab_info *info)
 	info->flags = pool->flags;
 	info->node_mask = mask;
 	info->nr_slab_nodes = n;
+	/* So that a client can tell whose pool it attached by name. */
+	info->owner_uid = from_kuid_munged(current_user_ns(), pool->owner_uid);
+	info->valid = HUGESLAB_INFO_OWNER;
 	return 0;
 }
 

@@ -12,6 +12,11 @@ _Static_assert(sizeof(struct hugeslab_create) == 56, "create");
 _Static_assert(offsetof(struct hugeslab_create, reserved) == 24, "create");
 _Static_assert(sizeof(struct hugeslab_info) == 88, "info");
 _Static_assert(offsetof(struct hugeslab_info, slab_nodes) == 40, "info");
+_Static_assert(offsetof(struct hugeslab_info, owner_uid) == 56, "info");
+_Static_assert(sizeof(struct hugeslab_attach) == 56, "attach");
+_Static_assert(offsetof(struct hugeslab_attach, owner_uid) == 40, "attach");
+_Static_assert(_IOC_SIZE(HUGESLAB_IOC_ATTACH) == sizeof(struct hugeslab_attach),
+	       "ioctl size");
 _Static_assert(sizeof(struct hugeslab_slab_addrs) == 32, "slab_addrs");
 _Static_assert(sizeof(struct hugeslab_stats) == 80, "stats");
 _Static_assert(_IOC_SIZE(HUGESLAB_IOC_CREATE) == sizeof(struct hugeslab_create),

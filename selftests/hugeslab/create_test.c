@@ -153,7 +153,7 @@ TEST_F(dev, info)
 	EXPECT_EQ(-1, ioctl(self->fd, HUGESLAB_IOC_INFO, &info));
 	EXPECT_EQ(EFAULT, errno);
 	memset(&info, 0, sizeof(info));
-	info.reserved[3] = 1;			/* reserved must be zero */
+	info.reserved[2] = 1;			/* reserved must be zero */
 	EXPECT_EQ(-1, ioctl(self->fd, HUGESLAB_IOC_INFO, &info));
 	EXPECT_EQ(EINVAL, errno);
 }

@@ -168,7 +168,7 @@ static int do_info(uint64_t *s)
 		info.nr_slab_nodes = rnd(s) % 3 ? 64 : (uint32_t)rnd(s);
 	}
 	if (rnd(s) % 10 == 0)
-		info.reserved[rnd(s) % 4] = 1;
+		info.reserved[rnd(s) % 3] = 1;
 	return ioctl(fd_pick(s), HUGESLAB_IOC_INFO,
 		     rnd(s) % 8 ? (void *)&info : bad_ptr(s, &info));
 }

@@ -194,7 +194,7 @@ TEST_F(named, name_rules)
 	/* ATTACH: unknown name, bad arguments, a file that has a pool. */
 	EXPECT_EQ(-ENOENT, attach(self->fd, "nope", 0));
 	EXPECT_EQ(-EINVAL, attach(self->fd, "", 0));
-	EXPECT_EQ(-EINVAL, attach(self->fd, a.name, 2));
+	EXPECT_EQ(-EINVAL, attach(self->fd, a.name, 1U << 31));
 	EXPECT_EQ(-EINVAL, attach(fd2, a.name, 0));
 	fd3 = hs_pool(SZ_2M);
 	EXPECT_EQ(-EINVAL, attach(fd3, a.name, 0));

@@ -41,8 +41,9 @@
  *   aligned or past the end of the pool.
  * - EEXIST: CREATE_NAMED with a name that a live pool already has.
  * - ENOENT: ATTACH to a name no live pool has.
- * - EACCES: mmap with PROT_WRITE or EXPORT_DMABUF on a read-only attached
- *   file.
+ * - EBADF: CREATE or CREATE_NAMED on a file not opened for writing.
+ * - EACCES: mmap with PROT_WRITE or EXPORT_DMABUF on a read-only file (one
+ *   opened without write access, or attached with %HUGESLAB_ATTACH_RDONLY).
  * - ENODEV: INFO, SLAB_ADDRS, EXPORT_DMABUF or mmap on a file that holds no
  *   pool yet.
  * - EFAULT: an argument or user array pointer is not accessible.
@@ -50,12 +51,26 @@
  *   max_pinned_mb cap, or the kernel could not find enough free 2 MiB pages.
  * - EPERM: RLIMIT_MEMLOCK is zero and the caller lacks CAP_IPC_LOCK (as for
  *   mlock(2)); SLAB_ADDRS without CAP_SYS_ADMIN; ATTACH to another user's
- *   pool without CAP_SYS_ADMIN.
+ *   pool without CAP_SYS_ADMIN; ATTACH with %HUGESLAB_ATTACH_OWNER to a pool
+ *   whose creator is not @owner_uid.
  * - EINTR: a fatal signal arrived while the slabs were being allocated.
  * - ENOTTY: unknown ioctl command.
  *
  * mmap(2) on the device fails with EINVAL for MAP_PRIVATE, an offset that is
  * not slab aligned and a range that goes past the end of the pool.
+ */
+
+/**
+ * DOC: access
+ *
+ * The open mode of a device file is the access it gives to its pool, as
+ * for a regular file.  A file opened for writing (O_RDWR) can CREATE,
+ * mmap with PROT_WRITE and EXPORT_DMABUF.  A file opened O_RDONLY cannot
+ * create a pool (EBADF): it can ATTACH, and is then a read-only handle as
+ * with %HUGESLAB_ATTACH_RDONLY, and mmap(PROT_READ, MAP_SHARED) works on
+ * it.  INFO and STATS work on any file.  A dma-buf is always exported
+ * O_RDWR, because an importing device may write the memory, so only a
+ * writable handle can export one.
  */
 
 /**
@@ -71,8 +86,9 @@
  *
  * Allocates the pool of this file descriptor: one pool per open file, created
  * once. The slabs are zeroed, physically contiguous, pinned (unevictable and
- * never migrated) and charged to the caller's RLIMIT_MEMLOCK, memory cgroup
- * and the module-wide cap until the last file descriptor and the last
+ * never migrated) and charged to the caller's RLIMIT_MEMLOCK (in a counter
+ * of hugeslab's own, see Documentation/hugeslab/admin-guide.rst), memory
+ * cgroup and the module-wide cap until the last file descriptor and the last
  * mapping of the pool are gone.
  */
 struct hugeslab_create {
@@ -114,6 +130,10 @@ struct hugeslab_create_named {
  *	stored at index i
  * @nr_slab_nodes: in: capacity of @slab_nodes; out: entries written
  * @pad: must be 0
+ * @owner_uid: out: uid of the pool's creator, in the caller's user
+ *	namespace (the overflow uid when it has no mapping there)
+ * @valid: out: %HUGESLAB_INFO_OWNER when @owner_uid is set; an older
+ *	module leaves it 0
  * @reserved: must be 0
  */
 struct hugeslab_info {
@@ -126,8 +146,12 @@ struct hugeslab_info {
 	__aligned_u64 slab_nodes;
 	__u32 nr_slab_nodes;
 	__u32 pad;
-	__aligned_u64 reserved[4];
+	__u32 owner_uid;
+	__u32 valid;
+	__aligned_u64 reserved[3];
 };
+
+#define HUGESLAB_INFO_OWNER	(1U << 0)
 
 /**
  * struct hugeslab_slab_addrs - argument of %HUGESLAB_IOC_SLAB_ADDRS
@@ -170,26 +194,37 @@ struct hugeslab_stats {
 /**
  * struct hugeslab_attach - argument of %HUGESLAB_IOC_ATTACH
  * @name: name of a live pool, NUL terminated and NUL padded
- * @flags: %HUGESLAB_ATTACH_RDONLY or 0
+ * @flags: %HUGESLAB_ATTACH_RDONLY, %HUGESLAB_ATTACH_OWNER or 0
  * @pad: must be 0
+ * @owner_uid: with %HUGESLAB_ATTACH_OWNER, the uid (in the caller's user
+ *	namespace) the pool's creator must have; must be 0 otherwise
+ * @pad2: must be 0
  * @reserved: must be 0
  *
  * Makes this file, which must not hold a pool yet, a handle of the named
  * pool, as if it had created it: mmap, INFO and the rest work on it, and it
  * keeps the pool alive until it is closed.  The caller must have the pool
  * creator's uid or CAP_SYS_ADMIN.  With %HUGESLAB_ATTACH_RDONLY (for
- * monitors) mmap refuses PROT_WRITE and mprotect cannot add it later, and
- * EXPORT_DMABUF is refused.  Charges stay with the creator.
+ * monitors), or on a file opened without write access, mmap refuses
+ * PROT_WRITE and mprotect cannot add it later, and EXPORT_DMABUF is
+ * refused.  With %HUGESLAB_ATTACH_OWNER the attach fails with EPERM unless
+ * the pool was created by @owner_uid: names are first come, first served,
+ * so a service that attaches by name states whose pool it expects, and a
+ * pool another user created first under that name is refused, even to
+ * CAP_SYS_ADMIN.  Charges stay with the creator.
  */
 struct hugeslab_attach {
 	char name[HUGESLAB_NAME_MAX];
 	__u32 flags;
 	__u32 pad;
-	__aligned_u64 reserved[2];
+	__u32 owner_uid;
+	__u32 pad2;
+	__aligned_u64 reserved;
 };
 
 #define HUGESLAB_ATTACH_RDONLY	(1U << 0)
-#define HUGESLAB_ATTACH_FLAGS	HUGESLAB_ATTACH_RDONLY
+#define HUGESLAB_ATTACH_OWNER	(1U << 1)
+#define HUGESLAB_ATTACH_FLAGS	(HUGESLAB_ATTACH_RDONLY | HUGESLAB_ATTACH_OWNER)
 
 /**
  * struct hugeslab_export_dmabuf - argument of %HUGESLAB_IOC_EXPORT_DMABUF
@@ -202,7 +237,8 @@ struct hugeslab_attach {
  * Exports a range of the pool as a dma-buf, for RDMA (ibv_reg_dmabuf_mr) or
  * any other importing driver.  Mapping it for a device gives one scatterlist
  * entry per slab.  The dma-buf keeps the pool alive until it is released.
- * The file descriptor is opened O_RDWR.
+ * The file descriptor is opened O_RDWR, so the calling file must be
+ * writable (see DOC: access): EACCES otherwise.
  */
 struct hugeslab_export_dmabuf {
 	__aligned_u64 offset;

@@ -78,7 +78,8 @@ extern "C" {
  * @empty_events: gets that found the pool empty
  * @waits: calls of hs_get_wait() that had to sleep
  * @wait_timeouts: waits that ended without a buffer
- * @err_double_put: puts of a buffer that was already free
+ * @err_double_put: puts of a buffer that was already free, and free entries
+ *	dropped because the buffer was free twice (racing puts)
  * @err_foreign: puts or refs of a pointer that is not a buffer of any pool
  * @err_wrong_pool: puts or refs of a buffer of another pool
  * @err_poison: buffers found with a damaged poison pattern (debug pools)

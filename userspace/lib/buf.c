@@ -16,10 +16,14 @@
 
 void hs_store_put(struct hs_pool_priv *p, const uint32_t *idx, unsigned int n)
 {
-	unsigned int done = 0;
+	unsigned int done, dups;
 
-	while (done < n)
-		done += hs_stack_push(&p->store, idx + done, n - done);
+	done = hs_stack_push(&p->store, idx, n);
+	if (done < n) {
+		/* Full: some buffer is free twice (a racing double put). */
+		dups = hs_stack_push_dedup(&p->store, idx + done, n - done);
+		hs_count_atomic(&p->stats->err_double_put, dups);
+	}
 	/*
 	 * A read-modify-write, not a load: it reads the latest value, and if
 	 * it comes before the waiter's increment in the variable's order the

@@ -24,13 +24,17 @@ struct hs_stack {
 	uint32_t count;		/* written under lock, peeked without */
 	uint32_t cap;
 	uint32_t *slots;
+	uint32_t limit;		/* indices are below this */
+	uint64_t *seen;		/* limit bits, zero outside hs_stack_dedup() */
 };
 
-int hs_stack_init(struct hs_stack *s, uint32_t cap);
+int hs_stack_init(struct hs_stack *s, uint32_t cap, uint32_t limit);
 void hs_stack_fini(struct hs_stack *s);
 void hs_stack_atfork_child(struct hs_stack *s);
 unsigned int hs_stack_push(struct hs_stack *s, const uint32_t *objs,
 			   unsigned int n);
+unsigned int hs_stack_push_dedup(struct hs_stack *s, const uint32_t *objs,
+				 unsigned int n);
 unsigned int hs_stack_pop(struct hs_stack *s, uint32_t *objs, unsigned int n);
 uint32_t hs_stack_count(struct hs_stack *s);
 

@@ -179,7 +179,7 @@ static int hs_meta_init(struct hs_pool_priv *p)
 		p->pub.__meta[i].flags = 0;
 		p->pub.__meta[i].stamp = 0;
 	}
-	if (hs_stack_init(&p->store, p->nr_bufs))
+	if (hs_stack_init(&p->store, p->nr_bufs, (uint32_t)npages))
 		return -1;
 	/* Last buffer first: the stack hands out the pool's start first. */
 	for (i = p->nr_bufs; i-- > 0;) {

@@ -45,23 +45,27 @@ static int hs_stack_lock_init(struct hs_stack *s)
 	return err;
 }
 
-int hs_stack_init(struct hs_stack *s, uint32_t cap)
+int hs_stack_init(struct hs_stack *s, uint32_t cap, uint32_t limit)
 {
 	int err;
 
 	s->slots = calloc(cap ? cap : 1, sizeof(*s->slots));
-	if (!s->slots)
-		return -1;
+	s->seen = calloc(limit / 64 + 1, sizeof(*s->seen));
+	if (!s->slots || !s->seen)
+		goto fail;
 	s->cap = cap;
+	s->limit = limit;
 	s->count = 0;
 	err = hs_stack_lock_init(s);
-	if (err) {
-		free(s->slots);
-		s->slots = NULL;
-		errno = err;
-		return -1;
-	}
-	return 0;
+	if (!err)
+		return 0;
+	errno = err;
+fail:
+	free(s->slots);
+	free(s->seen);
+	s->slots = NULL;
+	s->seen = NULL;
+	return -1;
 }
 
 /*
@@ -81,7 +85,9 @@ void hs_stack_fini(struct hs_stack *s)
 		return;
 	pthread_mutex_destroy(&s->lock);
 	free(s->slots);
+	free(s->seen);
 	s->slots = NULL;
+	s->seen = NULL;
 }
 
 unsigned int hs_stack_push(struct hs_stack *s, const uint32_t *objs,
@@ -97,6 +103,54 @@ unsigned int hs_stack_push(struct hs_stack *s, const uint32_t *objs,
 	__atomic_store_n(&s->count, count + n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+/* Mark @idx seen; true if it already was (or is out of range). */
+static bool hs_stack_seen(struct hs_stack *s, uint32_t idx)
+{
+	uint64_t bit = 1ULL << (idx % 64);
+
+	if (idx >= s->limit || (s->seen[idx / 64] & bit))
+		return true;
+	s->seen[idx / 64] |= bit;
+	return false;
+}
+
+/*
+ * The slow push, for when hs_stack_push() found the stack full. A full
+ * stack holds an entry for every buffer, so a further entry means some
+ * index is free twice: two threads raced to put the last reference of one
+ * buffer (the cached put takes no read-modify-write) and both cached it.
+ * Under the lock, drop the stack's duplicates, then push those of @objs
+ * not already in it. Returns the number of entries dropped, which the
+ * caller counts as double puts. O(cap) plus a clear of the bitmap, on
+ * this error path only; the data path stays as it was.
+ */
+unsigned int hs_stack_push_dedup(struct hs_stack *s, const uint32_t *objs,
+				 unsigned int n)
+{
+	unsigned int dups = 0, i;
+	uint32_t count, k = 0;
+
+	pthread_mutex_lock(&s->lock);
+	count = s->count;
+	for (i = 0; i < count; i++) {
+		if (hs_stack_seen(s, s->slots[i]))
+			dups++;
+		else
+			s->slots[k++] = s->slots[i];
+	}
+	for (i = 0; i < n; i++) {
+		/* k < cap once the stack holds no duplicate, but be sure */
+		if (hs_stack_seen(s, objs[i]) || k >= s->cap)
+			dups++;
+		else
+			s->slots[k++] = objs[i];
+	}
+	memset(s->seen, 0, (s->limit / 64 + 1) * sizeof(*s->seen));
+	__atomic_store_n(&s->count, k, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&s->lock);
+	return dups;
 }
 
 unsigned int hs_stack_pop(struct hs_stack *s, uint32_t *objs, unsigned int n)

@@ -498,7 +498,10 @@ void *hs_buf_at(const struct hs_pool *pool, size_t idx);
 
 /* Flags of struct hs_attach_config. */
 #define HS_ATTACH_RDONLY	(1U << 0) /* map without PROT_WRITE */
-#define HS_ATTACH_FLAGS_MASK	HS_ATTACH_RDONLY
+#define HS_ATTACH_OWNER		(1U << 1) /* by name: creator is @owner_uid */
+#define HS_ATTACH_ANY_OWNER	(1U << 2) /* by name: no owner check */
+#define HS_ATTACH_FLAGS_MASK	(HS_ATTACH_RDONLY | HS_ATTACH_OWNER | \
+				 HS_ATTACH_ANY_OWNER)
 
 /**
  * struct hs_attach_config - argument of hs_pool_attach()
@@ -509,7 +512,11 @@ void *hs_buf_at(const struct hs_pool *pool, size_t idx);
  * @headroom: the creator's headroom; must be equal to it
  * @total_bytes: 0, or the creator's total_bytes, checked against the size
  *	of the pool
- * @flags: %HS_ATTACH_RDONLY or 0
+ * @flags: %HS_ATTACH_RDONLY, and at most one of %HS_ATTACH_OWNER and
+ *	%HS_ATTACH_ANY_OWNER, or 0
+ * @owner_uid: with %HS_ATTACH_OWNER, the uid that must have created the
+ *	pool named @name; must be 0 otherwise
+ * @reserved32: must be 0
  * @reserved: must be 0
  *
  * Initialise with hs_attach_config_init().
@@ -521,7 +528,9 @@ struct hs_attach_config {
 	uint32_t headroom;
 	uint32_t flags;
 	uint64_t total_bytes;
-	uint64_t reserved[4];
+	uint32_t owner_uid;
+	uint32_t reserved32;
+	uint64_t reserved[3];
 };
 
 /**
@@ -555,13 +564,27 @@ void hs_attach_config_init(struct hs_attach_config *cfg);
  * from one pool in two processes is not supported. hs_pool_destroy() of a
  * peer unmaps and closes only, and returns 0.
  *
+ * Pool names are first come, first served: any user who may open
+ * /dev/hugeslab can create a pool under the name a service expects before
+ * the service does. So an attach by name checks who created the pool:
+ * by default it must be the caller's real uid (getuid()), with
+ * %HS_ATTACH_OWNER it must be @cfg->owner_uid (a root monitor attaching an
+ * unprivileged daemon's pool names the daemon's uid), and only
+ * %HS_ATTACH_ANY_OWNER accepts any creator. The kernel makes the check
+ * (HUGESLAB_ATTACH_OWNER), so it holds for CAP_SYS_ADMIN callers too, who
+ * may otherwise attach any user's pool. An attach by @cfg->fd trusts the
+ * sender of the descriptor and checks no owner: %HS_ATTACH_OWNER and
+ * %HS_ATTACH_ANY_OWNER are EINVAL there.
+ *
  * Return: the peer, or NULL with errno set: EINVAL for a bad configuration,
  * a layout that does not fit the pool, or an @cfg->fd that is neither a
  * pool file nor a memfd; ENOENT when /dev/hugeslab or the named pool does
  * not exist; EACCES when the file is read-only (a read-only attach or an
  * O_RDONLY descriptor) and %HS_ATTACH_RDONLY is not set; ENODEV for a
- * /dev/hugeslab file without a pool; EPERM for another user's pool; any
- * errno of open(2), ioctl(2), fcntl(2) or mmap(2).
+ * /dev/hugeslab file without a pool; EPERM for another user's pool, or a
+ * pool not created by the expected owner; any errno of open(2), ioctl(2),
+ * fcntl(2) or mmap(2). EINVAL also comes from an older module, which
+ * cannot check the owner: pass %HS_ATTACH_ANY_OWNER to attach there.
  */
 struct hs_pool *hs_pool_attach(const struct hs_attach_config *cfg);
 

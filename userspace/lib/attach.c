@@ -10,6 +10,10 @@
  * stay private to the creator: a peer has neither, and every call that
  * would need them fails EOPNOTSUPP. Buffers change hands by index over the
  * application's own channel.
+ *
+ * Names are first come, first served, so an attach by name says whose pool
+ * it expects (by default the caller's own) and the kernel refuses a pool
+ * that another user created first under that name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,7 +103,7 @@ static int hs_peer_probe(struct hs_pool_priv *p, int fd, uint64_t *size)
 	return 0;
 }
 
-static int hs_attach_name(const char *name, uint32_t flags)
+static int hs_attach_name(const char *name, uint32_t flags, uint32_t owner)
 {
 	struct hugeslab_attach at;
 	size_t len = strlen(name);
@@ -112,6 +116,11 @@ static int hs_attach_name(const char *name, uint32_t flags)
 	memset(&at, 0, sizeof(at));
 	memcpy(at.name, name, len);
 	at.flags = (flags & HS_ATTACH_RDONLY) ? HUGESLAB_ATTACH_RDONLY : 0;
+	/* The kernel compares with the creator's real uid, as getuid(). */
+	if (!(flags & HS_ATTACH_ANY_OWNER)) {
+		at.flags |= HUGESLAB_ATTACH_OWNER;
+		at.owner_uid = (flags & HS_ATTACH_OWNER) ? owner : getuid();
+	}
 	fd = open(HUGESLAB_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -127,13 +136,21 @@ static int hs_attach_name(const char *name, uint32_t flags)
 HS_EXPORT struct hs_pool *hs_pool_attach(const struct hs_attach_config *cfg)
 {
 	struct hs_pool_priv *p;
+	uint32_t owner_flags;
 	uint64_t size = 0;
 	unsigned int i;
 	int prot, err;
 	void *addr;
 
 	if (!cfg || (cfg->flags & ~HS_ATTACH_FLAGS_MASK) ||
-	    (cfg->name == NULL) == (cfg->fd < 0)) {
+	    (cfg->name == NULL) == (cfg->fd < 0) || cfg->reserved32 ||
+	    (cfg->owner_uid && !(cfg->flags & HS_ATTACH_OWNER))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	owner_flags = cfg->flags & (HS_ATTACH_OWNER | HS_ATTACH_ANY_OWNER);
+	if (owner_flags == (HS_ATTACH_OWNER | HS_ATTACH_ANY_OWNER) ||
+	    (owner_flags && !cfg->name)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -150,7 +167,8 @@ HS_EXPORT struct hs_pool *hs_pool_attach(const struct hs_attach_config *cfg)
 	p->peer = true;
 	p->stats_fd = -1;
 	if (cfg->name)
-		p->dev_fd = hs_attach_name(cfg->name, cfg->flags);
+		p->dev_fd = hs_attach_name(cfg->name, cfg->flags,
+					   cfg->owner_uid);
 	else
 		p->dev_fd = fcntl(cfg->fd, F_DUPFD_CLOEXEC, 3);
 	if (p->dev_fd < 0)
@@ -174,7 +192,8 @@ HS_EXPORT struct hs_pool *hs_pool_attach(const struct hs_attach_config *cfg)
 	p->pub.__base = (uintptr_t)addr;
 	p->pub.__size = 0;
 	p->pub.__meta = NULL;
-	p->flags = cfg->flags;
+	/* Only the access: the owner bits overlap HS_POOL_DEBUG's. */
+	p->flags = cfg->flags & HS_ATTACH_RDONLY;
 	if (cfg->name)
 		snprintf(p->name, sizeof(p->name), "%s", cfg->name);
 	p->pid = getpid();

@@ -6,12 +6,15 @@
 #   scripts/vm/run.sh --kver KVER --payload DIR --out DIR
 #                     [--timeout SEC] [--mem MB] [--disk-mb N]
 #                     [--modules "mod1 mod2"] [--append "kernel args"]
-#                     [--kernel IMAGE] [--moddir DIR]
+#                     [--kernel IMAGE] [--moddir DIR] [--numa]
 #   scripts/vm/run.sh --scan-only DIR [--kver KVER]
 #
 # --kernel and --moddir boot a kernel that is not installed in /boot (the
 # debug kernel of scripts/debug-kernel.sh): IMAGE is its bzImage, DIR its
 # /lib/modules/KVER tree (with modules.dep and modules.builtin).
+#
+# --numa gives the guest two NUMA nodes, CPU 0 and half of --mem on node 0,
+# CPU 1 and the other half on node 1 (for the NUMA balancing test).
 #
 # Guest side:
 #   - busybox (static) is the only userland; dynamically linked ELF files in
@@ -87,6 +90,7 @@ EXTRA_APPEND=
 SCAN_ONLY=
 KERNEL_IMAGE=
 MODDIR=
+NUMA=
 
 die() {
 	echo "$PROG: $*" >&2
@@ -111,6 +115,7 @@ parse_args() {
 		--scan-only) SCAN_ONLY=${2:?}; shift 2 ;;
 		--kernel) KERNEL_IMAGE=${2:?}; shift 2 ;;
 		--moddir) MODDIR=${2:?}; shift 2 ;;
+		--numa) NUMA=1; shift ;;
 		-h | --help) usage; exit 0 ;;
 		*) die "unknown argument: $1 (try --help)" ;;
 		esac
@@ -347,6 +352,15 @@ run_qemu() {
 		-drive "file=$OUT/disk.img,format=raw,if=virtio,cache=$DISK_CACHE"
 		-nic none
 	)
+	if [[ -n $NUMA ]]; then
+		# One socket per node: CPUs sharing a cache across nodes is an
+		# impossible topology that 6.12 warns about at boot.
+		cmd+=(-smp 2,sockets=2,cores=1,threads=1
+			-object "memory-backend-ram,id=m0,size=$((MEM / 2))M"
+			-object "memory-backend-ram,id=m1,size=$((MEM - MEM / 2))M"
+			-numa node,nodeid=0,cpus=0,memdev=m0
+			-numa node,nodeid=1,cpus=1,memdev=m1)
+	fi
 	printf '%q ' "${cmd[@]}" >"$OUT/qemu-cmdline.txt"
 	echo >>"$OUT/qemu-cmdline.txt"
 	rm -f "$OUT/console.log" "$OUT/tests.log"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* acks.c: see acks.h. */
+/* The ack log: see acks.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * acks.h: the lane's generic ack log, one line per acknowledgement, in the
+ * The lane's generic ack log, one line per acknowledgement, in the
  * order the client received them:
  *
  *	MARK rec STREAM SEQ	records 1..SEQ of STREAM were acked before

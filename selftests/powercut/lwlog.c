@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* lwlog.c: see lwlog.h. */
+/* Reading and replaying a dm-log-writes log: see lwlog.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * lwlog.h: reading a dm-log-writes log (drivers/md/dm-log-writes.c) and
+ * Reading a dm-log-writes log (drivers/md/dm-log-writes.c) and
  * replaying its entries onto a scratch device.
  *
  * The log starts with a super block at byte 0; entry i follows as one

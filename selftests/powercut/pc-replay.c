@@ -143,13 +143,26 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->max_cuts = 200;
 	while ((c = getopt(argc, argv, "l:t:n:a:c:o:")) != -1) {
 		switch (c) {
-		case 'l': o->log = optarg; break;
-		case 't': o->target = optarg; break;
-		case 'a': o->acklog = optarg; break;
-		case 'o': o->acked_out = optarg; break;
-		case 'n': o->data_len = strtoull(optarg, NULL, 0); break;
-		case 'c': o->max_cuts = strtoul(optarg, NULL, 0); break;
-		default: return -1;
+		case 'l':
+			o->log = optarg;
+			break;
+		case 't':
+			o->target = optarg;
+			break;
+		case 'a':
+			o->acklog = optarg;
+			break;
+		case 'o':
+			o->acked_out = optarg;
+			break;
+		case 'n':
+			o->data_len = strtoull(optarg, NULL, 0);
+			break;
+		case 'c':
+			o->max_cuts = strtoul(optarg, NULL, 0);
+			break;
+		default:
+			return -1;
 		}
 	}
 	if (optind < argc)
@@ -188,8 +201,10 @@ int main(int argc, char **argv)
 			err[0] ? err : strerror(-ret));
 		goto out_log;
 	}
-	/* cut[j]: entries replayed at cut j; cut[0] = 0, then after each
-	 * FLUSH/FUA entry. */
+	/*
+	 * cut[j]: entries replayed at cut j; cut[0] = 0, then after each
+	 * FLUSH/FUA entry.
+	 */
 	cut = calloc(log.nr + 2, sizeof(*cut));
 	tfd = open(o.target, O_RDWR | O_CLOEXEC);
 	if (!cut || tfd < 0) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* records.c: see records.h. */
+/* The independent record check: see records.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +23,10 @@ struct rec_hdr {
 	uint32_t hcrc;
 };
 
-/* Bitwise-reflected CRC32C (Castagnoli), one table, no CPU instruction:
- * deliberately not the sink's implementation. */
+/*
+ * Bitwise-reflected CRC32C (Castagnoli), one table, no CPU instruction:
+ * deliberately not the sink's implementation.
+ */
 uint32_t pc_crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	static uint32_t table[256];

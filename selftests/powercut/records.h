@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * records.h: the independent check of acked records. It finds records on
+ * The independent check of acked records. It finds records on
  * the replayed data device by their own framing (the sink's wire header,
  * "HSR1", as documented in userspace/sink/frame.h) and checks header and
  * payload CRC32C with its own CRC code, without reading the sink's index:

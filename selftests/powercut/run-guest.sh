@@ -12,7 +12,8 @@
 # pc-replay tries the cut points on SCRATCH and checks every acked record,
 # independently and with the sink's own --verify --acked.
 #
-# Run 1 uses durable acks and must lose nothing; run 2, the negative
+# The workload: CONNS connections (streams), BYTES in all, record sizes
+# SIZES. Run 1 uses durable acks and must lose nothing; run 2, the negative
 # control, uses --fsync none and must lose acked records. Both use the same
 # workload.
 set -u
@@ -22,6 +23,7 @@ DISK=${HUGESLAB_TEST_DISK:-/dev/vda}
 DURABLE_FSYNC=${PC_DURABLE_FSYNC:-batch}
 BYTES=${PC_BYTES:-8M}
 SIZES=${PC_SIZES:-512-64K}
+CONNS=${PC_CONNS:-2}
 MAX_CUTS=${PC_MAX_CUTS:-60}
 # Layout in MiB. The log holds every write (with a sector of header each)
 # and every mark.
@@ -89,10 +91,10 @@ run() {
 	pc-mark pc-lw "$T/acklog-$name" <"$T/acks.fifo" >"$T/mark-$name.log" 2>&1 &
 	mpid=$!
 	hugeslab-sink -d /dev/mapper/pc-data -i /dev/mapper/pc-idx --fsync "$policy" \
-		-p 16M --exit-after 1 -q --summary "$T/sink-$name.sum" >"$T/sink-$name.log" 2>&1 &
+		-p 16M --exit-after "$CONNS" -q --summary "$T/sink-$name.sum" >"$T/sink-$name.log" 2>&1 &
 	spid=$!
 	rc=0
-	hugeslab-source -n "$BYTES" -s "$SIZES" -w 1M --acked-log "$T/acks.fifo" -q \
+	hugeslab-source -c "$CONNS" -n "$BYTES" -s "$SIZES" -w 1M --acked-log "$T/acks.fifo" -q \
 		>"$T/source-$name.log" 2>&1 || rc=$?
 	wait $spid || rc=$((rc + 100))
 	wait $mpid || rc=$((rc + 1000))

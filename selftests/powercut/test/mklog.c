@@ -80,7 +80,8 @@ static void mark(uint64_t acked)
 {
 	char name[16];
 
-	snprintf(name, sizeof(name), "a%llu", (unsigned long long)++nmarks);
+	nmarks++;
+	snprintf(name, sizeof(name), "a%llu", (unsigned long long)nmarks);
 	put_entry(0, 0, LW_MARK, name, NULL);
 	fprintf(ackf, "%s rec 1 %llu\n", name, (unsigned long long)acked);
 }
@@ -108,22 +109,42 @@ int main(int argc, char **argv)
 	}
 	fwrite(zero, 1, SS, logf);	/* the super, rewritten at the end */
 	if (!strcmp(s, "good") || !strcmp(s, "late")) {
-		w(1, 0), w(2, 0), w(3, 0), flush(), mark(3), w(4, 0), w(5, 0);
-		if (!strcmp(s, "good"))
-			flush(), mark(5);
-		else
-			mark(5), flush();
-	} else if (!strcmp(s, "fua")) {
-		w(1, 0), flush(), mark(1), w(2, LW_FUA), mark(2), w(3, 0), mark(3),
+		w(1, 0);
+		w(2, 0);
+		w(3, 0);
+		flush();
+		mark(3);
+		w(4, 0);
+		w(5, 0);
+		if (!strcmp(s, "good")) {
 			flush();
+			mark(5);
+		} else {
+			mark(5);
+			flush();
+		}
+	} else if (!strcmp(s, "fua")) {
+		w(1, 0);
+		flush();
+		mark(1);
+		w(2, LW_FUA);
+		mark(2);
+		w(3, 0);
+		mark(3);
+		flush();
 	} else if (!strcmp(s, "torn")) {
-		w(1, 0), flush();
+		w(1, 0);
+		flush();
 		record(b, 2);
 		b[100] ^= 1;
 		put_entry(16, BLK / SS, 0, NULL, b);
-		mark(2), flush();
+		mark(2);
+		flush();
 	} else if (!strcmp(s, "overwrite") || !strcmp(s, "discard")) {
-		w(1, 0), w(2, 0), flush(), mark(2);
+		w(1, 0);
+		w(2, 0);
+		flush();
+		mark(2);
 		memset(b, 0, sizeof(b));
 		put_entry(16, BLK / SS, strcmp(s, "discard") ? 0 : LW_DISCARD,
 			  NULL, b);

@@ -38,7 +38,7 @@ static void hs_thread_exit(void *arg)
 			continue;
 		hs_cache_flush(p, c, 0);
 		p->pub.__cache[slot] = NULL;
-		free(c);
+		hs_pinned_free(c, hs_cache_bytes(p));
 	}
 	hs_slot_map[slot / 64] &= ~(1ULL << (slot % 64));
 	pthread_mutex_unlock(&hs_global_lock);
@@ -80,6 +80,12 @@ struct hs_stats_thread *hs_stats_slot(struct hs_pool_priv *p)
 	return hs_stats_thread_slot(p->stats, (unsigned int)hs_thread_slot());
 }
 
+/* Bytes of one thread cache of @p: twice the nominal size, see flush. */
+size_t hs_cache_bytes(const struct hs_pool_priv *p)
+{
+	return sizeof(struct __hs_cache) + 2 * p->cache_size * sizeof(void *);
+}
+
 /* This thread's cache of @p, created on first use; NULL for no cache. */
 struct __hs_cache *hs_cache_of(struct hs_pool_priv *p)
 {
@@ -94,7 +100,8 @@ struct __hs_cache *hs_cache_of(struct hs_pool_priv *p)
 	c = p->pub.__cache[slot];
 	if (c)
 		return c;
-	c = malloc(sizeof(*c) + 2 * p->cache_size * sizeof(void *));
+	/* Locked (pinned.c); none when the lock is refused: no cache. */
+	c = hs_pinned_alloc(hs_cache_bytes(p));
 	if (!c)
 		return NULL;
 	c->len = 0;
@@ -135,7 +142,7 @@ void hs_caches_free(struct hs_pool_priv *p)
 	unsigned int i;
 
 	for (i = 0; i < HS_MAX_THREADS; i++) {
-		free(p->pub.__cache[i]);
+		hs_pinned_free(p->pub.__cache[i], hs_cache_bytes(p));
 		p->pub.__cache[i] = NULL;
 	}
 }

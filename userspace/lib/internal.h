@@ -104,6 +104,10 @@ extern struct hs_pool_priv *hs_pools;
 /* pool.c */
 uint32_t hs_pool_buf_idx(const struct hs_pool_priv *p, uint32_t i);
 
+/* pinned.c */
+void *hs_pinned_alloc(size_t size);
+void hs_pinned_free(void *p, size_t size);
+
 /* backend.c */
 int hs_backend_map(struct hs_pool_priv *p, int numa_node, bool fallback);
 void hs_backend_unmap(struct hs_pool_priv *p);
@@ -115,6 +119,7 @@ struct hs_stats_thread *hs_stats_slot(struct hs_pool_priv *p);
 void hs_cache_flush(struct hs_pool_priv *p, struct __hs_cache *c,
 		    unsigned int keep);
 void hs_caches_free(struct hs_pool_priv *p);
+size_t hs_cache_bytes(const struct hs_pool_priv *p);
 
 /* buf.c */
 void hs_store_put(struct hs_pool_priv *p, const uint32_t *idx,

@@ -170,7 +170,8 @@ static int hs_meta_init(struct hs_pool_priv *p)
 	uint32_t idx[64];
 	uint32_t i, n = 0;
 
-	p->pub.__meta = malloc(npages * sizeof(struct __hs_meta));
+	/* Locked: every get and put reads it (pinned.c). */
+	p->pub.__meta = hs_pinned_alloc(npages * sizeof(struct __hs_meta));
 	if (!p->pub.__meta)
 		return -1;
 	for (i = 0; i < npages; i++) {
@@ -199,10 +200,11 @@ static void hs_pool_free(struct hs_pool_priv *p)
 	hs_stats_destroy(p);
 	hs_backend_unmap(p);
 	hs_stack_fini(&p->store);
-	free(p->pub.__meta);
+	hs_pinned_free(p->pub.__meta, (p->total_bytes >> HS_ALIGN_SHIFT) *
+				      sizeof(struct __hs_meta));
 	pthread_cond_destroy(&p->wait_cond);
 	pthread_mutex_destroy(&p->wait_lock);
-	free(p);
+	hs_pinned_free(p, sizeof(*p));
 }
 
 HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
@@ -214,14 +216,15 @@ HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
 		errno = EINVAL;
 		return NULL;
 	}
-	p = aligned_alloc(HS_CACHELINE, HS_ROUND_UP(sizeof(*p), HS_CACHELINE));
+	/* Locked too: the fast path reads its __cache[] (pinned.c). */
+	p = hs_pinned_alloc(sizeof(*p));
 	if (!p)
 		return NULL;
 	memset(p, 0, sizeof(*p));
 	p->dev_fd = -1;
 	p->stats_fd = -1;
 	if (hs_config_apply(p, cfg)) {
-		free(p);
+		hs_pinned_free(p, sizeof(*p));
 		errno = EINVAL;
 		return NULL;
 	}

@@ -87,9 +87,20 @@ int hs_stats_create(struct hs_pool_priv *p, unsigned int mode)
 		return -1;
 	if (ftruncate(fd, (off_t)len))
 		goto fail;
-	h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/*
+	 * Locked like the other data-path structures (pinned.c): every get
+	 * and put bumps a thread counter here. See there for MAP_LOCKED.
+	 */
+	h = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd, 0);
 	if (h == MAP_FAILED)
 		goto fail;
+	if (mlock(h, len)) {
+		err = errno;
+		munmap(h, len);
+		errno = err;
+		goto fail;
+	}
 	p->stats = h;
 	p->stats_len = len;
 	p->stats_fd = fd;

@@ -45,26 +45,39 @@ static int hs_stack_lock_init(struct hs_stack *s)
 	return err;
 }
 
+static size_t hs_stack_slots_bytes(const struct hs_stack *s)
+{
+	return (s->cap ? s->cap : 1) * sizeof(*s->slots);
+}
+
+static size_t hs_stack_seen_bytes(const struct hs_stack *s)
+{
+	return (s->limit / 64 + 1) * sizeof(*s->seen);
+}
+
 int hs_stack_init(struct hs_stack *s, uint32_t cap, uint32_t limit)
 {
 	int err;
 
-	s->slots = calloc(cap ? cap : 1, sizeof(*s->slots));
-	s->seen = calloc(limit / 64 + 1, sizeof(*s->seen));
-	if (!s->slots || !s->seen)
-		goto fail;
+	/* Locked: a refill or flush must not fault (pinned.c). */
 	s->cap = cap;
 	s->limit = limit;
+	s->slots = hs_pinned_alloc(hs_stack_slots_bytes(s));
+	s->seen = hs_pinned_alloc(hs_stack_seen_bytes(s));
+	if (!s->slots || !s->seen)
+		goto fail;
 	s->count = 0;
 	err = hs_stack_lock_init(s);
 	if (!err)
 		return 0;
 	errno = err;
 fail:
-	free(s->slots);
-	free(s->seen);
+	err = errno;
+	hs_pinned_free(s->slots, hs_stack_slots_bytes(s));
+	hs_pinned_free(s->seen, hs_stack_seen_bytes(s));
 	s->slots = NULL;
 	s->seen = NULL;
+	errno = err;
 	return -1;
 }
 
@@ -84,8 +97,8 @@ void hs_stack_fini(struct hs_stack *s)
 	if (!s->slots)
 		return;
 	pthread_mutex_destroy(&s->lock);
-	free(s->slots);
-	free(s->seen);
+	hs_pinned_free(s->slots, hs_stack_slots_bytes(s));
+	hs_pinned_free(s->seen, hs_stack_seen_bytes(s));
 	s->slots = NULL;
 	s->seen = NULL;
 }
@@ -147,7 +160,7 @@ unsigned int hs_stack_push_dedup(struct hs_stack *s, const uint32_t *objs,
 		else
 			s->slots[k++] = objs[i];
 	}
-	memset(s->seen, 0, (s->limit / 64 + 1) * sizeof(*s->seen));
+	memset(s->seen, 0, hs_stack_seen_bytes(s));
 	__atomic_store_n(&s->count, k, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&s->lock);
 	return dups;

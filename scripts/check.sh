@@ -231,6 +231,19 @@ for k in "${KVERS[@]}"; do
 	grep -E '^(not )?ok .*powercut: (-|neg)' "$BUILD/vm-powercut-$k/tests.log" 2>/dev/null
 done
 
+echo "== NBD kernel client"
+# nbd.ko + nbd-client -C 2 against hugeslab-nbd (nbd-server until it
+# builds) in the VM: round trip, FLUSH seen in strace, ext4 + e2fsck.
+for k in "${KVERS[@]}"; do
+	selftests/nbd/run.sh --kver "$k" >"$LOGS/vm-nbd-$k.log" 2>&1
+	rc=$?
+	add_counts "vm-nbd-$k" "$LOGS/vm-nbd-$k.log"
+	grep -E '^not ok|^# kernel' "$BUILD/vm-nbd-$k/vm/tests.log" 2>/dev/null
+	if ((rc != 0)); then
+		fail "vm-nbd-$k: runner" "$LOGS/vm-nbd-$k.log"
+	fi
+done
+
 echo "== debug lane"
 # KASAN/kmemleak/lockdep/fault injection, when the debug kernel is cached
 # (`make check-debug` builds it once, ~14 min of 2 cores, then it is reused).

@@ -21,7 +21,9 @@ extern "C" {
  * DOC: stats region
  *
  * Every pool publishes one file, by default ``/dev/shm/hugeslab.<pid>.<name>``
- * (mode 0600, owned by the creating user, unlinked by hs_pool_destroy()); the
+ * (mode 0600 or the pool's stats_mode without group and other write bits,
+ * which the library clears because the region holds the metadata the pool
+ * trusts; owned by the creating user, unlinked by hs_pool_destroy()); the
  * environment variable HUGESLAB_STATS_DIR (honoured unless setuid) replaces
  * /dev/shm. When that directory is not available the region is an anonymous memfd and the path
  * is ``/proc/<pid>/fd/<fd>``, which a process allowed to ptrace the owner can

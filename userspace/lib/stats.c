@@ -100,6 +100,11 @@ int hs_stats_create(struct hs_pool_priv *p, unsigned int mode)
 	 */
 	len = meta_off + npages * sizeof(struct __hs_meta);
 
+	/*
+	 * Never writable by others: the region holds the buffer metadata,
+	 * whose reference counts the pool trusts. Readers need only read.
+	 */
+	mode &= ~(unsigned int)(S_IWGRP | S_IWOTH);
 	fd = hs_stats_open(p, mode);
 	if (fd < 0)
 		return -1;

@@ -8,11 +8,14 @@
  * hs_stats_meta_scan(), as hugeslabctl top does.
  *
  * The owner holds 2 buffers of tag 3 for over a second, then 4 of tag 1
- * and 3 of tag 2 (one more of tag 1 was got and put back).
+ * and 3 of tag 2 (one more of tag 1 was got and put back). Since the
+ * region holds metadata the pool trusts, the file is never writable by
+ * group or others, whatever stats_mode asks for.
  */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
@@ -65,7 +68,9 @@ static int reader(const char *path)
 
 int main(int argc, char **argv)
 {
+	struct hs_pool_config cfg;
 	struct hs_pool *pool;
+	struct stat sb;
 	void *bufs[10];
 	char path[256];
 	pid_t pid;
@@ -96,6 +101,20 @@ int main(int argc, char **argv)
 	for (i = 0; i < 10; i++)
 		if (i != 6)
 			T_ASSERT(hs_put(pool, bufs[i]) == 0);
+	T_ASSERT(hs_pool_destroy(pool, 0) == 0);
+
+	/* Readable by others on request, but never writable by them. */
+	hs_pool_config_init(&cfg);
+	cfg.total_bytes = 2UL << 20;
+	cfg.buf_size = 4096;
+	cfg.flags = HS_POOL_ALLOW_FALLBACK;
+	cfg.stats_mode = 0666;
+	pool = hs_pool_create(&cfg);
+	T_ASSERT(pool != NULL);
+	T_ASSERT(stat(hs_pool_stats_path(pool), &sb) == 0);
+	if ((sb.st_mode & 0777) != 0644)
+		T_FAIL("stats_mode 0666 gave %o, expected 0644",
+		       (unsigned int)(sb.st_mode & 0777));
 	T_ASSERT(hs_pool_destroy(pool, 0) == 0);
 	return T_EXIT_PASS;
 }

@@ -180,6 +180,14 @@ if [[ -f userspace/sink/Makefile ]]; then
 	check sink-vm-payload make -C userspace/sink vm-payload DESTDIR="$BUILD/vm-sink"
 fi
 
+echo "== nbd"
+# hugeslab-nbd on the host: codec unit test, unmodified clients, bad input,
+# pool exhaustion, kill -9, durability from an strace (userspace/nbd/test).
+if [[ -f userspace/nbd/Makefile ]]; then
+	make --no-print-directory -C userspace/nbd check >"$LOGS/nbd.log" 2>&1
+	add_counts nbd "$LOGS/nbd.log"
+fi
+
 echo "== packaging"
 # make install/uninstall into a DESTDIR (+ pkg-config consumer), DKMS on
 # every kernel, the Debian packages, and the installed tree booted per

@@ -1531,6 +1531,10 @@ static int open_outputs(void)
 	}
 	idx_is_bdev = S_ISBLK(sb.st_mode);
 	idx_alloc = (uint64_t)sb.st_size;
+	if (idx_is_bdev && ioctl(idx_fd, BLKGETSIZE64, &idx_alloc)) {
+		logmsg("%s: size: %s", opt.index_path, strerror(errno));
+		return -1;
+	}
 	/* an index without a header (new file, zeroed device) is new */
 	r = sink_recover(idx_fd, data_fd, &t);
 	if (r > 0) {

@@ -23,17 +23,33 @@
  * - .open refuses, so the file cannot be reopened through map_files.
  *
  * F_SEAL_SHRINK and F_SEAL_GROW stop truncate(2) by path from resizing it.
+ *
+ * An O_PATH handle taken through map_files holds the inode, not the file,
+ * so the inode can outlive both the pool and the module.  The final fput
+ * therefore empties the inode and marks it bad: what is left points only
+ * at built-in code (bad_file_ops refuses every open with -EIO), and no
+ * pool page stays behind, uncharged, for as long as the handle lives.
+ *
+ * The tmpfs mount of unbound pools has mpol=local: allocation is the same
+ * as with no policy, but the file then has a shared policy without
+ * MPOL_F_MOF, and NUMA balancing (task_numa_work(), vma_policy_mof())
+ * skips VMAs whose policy lacks it.  With no policy at all, 6.12 falls
+ * back to the task's default policy, which has MPOL_F_MOF, and the scanner
+ * unmaps the pool's PMDs to take hinting faults on pages that cannot move.
+ * Bound pools have mpol=bind, which lacks MPOL_F_MOF as well.
  */
 
 #include <linux/fcntl.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mount.h>
 #include <linux/nodemask.h>
 #include <linux/pagemap.h>
 #include <linux/shmem_fs.h>
 
+#include "compat.h"
 #include "internal.h"
 
 /* Slot 0 is the mount without a NUMA policy, slot n + 1 binds to node n. */
@@ -42,6 +58,18 @@ static DEFINE_MUTEX(mounts_lock);
 
 /* shmem's file operations, used to set up VMAs handed to a pool's file. */
 static const struct file_operations *shmem_fops __ro_after_init;
+
+/*
+ * Core dumps leave pools out: a crashing daemon would otherwise write all
+ * of its packet buffers (gigabytes) to disk.  madvise(MADV_DODUMP) cannot
+ * undo VM_DONTDUMP on these VMAs (VM_DONTEXPAND makes them VM_SPECIAL), so
+ * this is the knob for whoever needs the buffers in a dump.  Read at
+ * mmap() time.
+ */
+static bool dump_pools;
+module_param(dump_pools, bool, 0644);
+MODULE_PARM_DESC(dump_pools,
+		 "Include pools in core dumps of processes mapped afterwards (default: N)");
 
 static int backing_open(struct inode *inode, struct file *file)
 {
@@ -54,6 +82,13 @@ static int backing_release(struct inode *inode, struct file *file)
 
 	if (pool)
 		hugeslab_pool_free(pool);
+	/*
+	 * Nothing maps the file any more (VMAs hold it), but an O_PATH handle
+	 * may still hold the inode.  Leave it no pages and no pointer into
+	 * this module, which may be unloaded as soon as this fput ends.
+	 */
+	shmem_truncate_range(inode, 0, (loff_t)-1);
+	make_bad_inode(inode);
 	return 0;
 }
 
@@ -77,7 +112,10 @@ static struct vfsmount *mount_tmpfs(int nid)
 	struct vfsmount *mnt;
 	char opts[48];
 
-	if (nid == NUMA_NO_NODE)
+	/* mpol=local: see the top of this file; tmpfs without NUMA has no mpol. */
+	if (nid == NUMA_NO_NODE && IS_ENABLED(CONFIG_NUMA))
+		snprintf(opts, sizeof(opts), "huge=always,mpol=local");
+	else if (nid == NUMA_NO_NODE)
 		snprintf(opts, sizeof(opts), "huge=always");
 	else
 		snprintf(opts, sizeof(opts), "huge=always,mpol=bind:%d", nid);
@@ -183,6 +221,13 @@ int hugeslab_backing_init(void)
 	}
 	shmem_fops = probe->f_op;
 	fput(probe);
+
+	/* Refuse to load rather than oops at the first mmap(). */
+	if (!hugeslab_can_mmap(shmem_fops)) {
+		pr_err("hugeslab: shmem files have neither ->mmap nor a ->mmap_prepare this module can call on this kernel\n");
+		hugeslab_backing_exit();
+		return -EOPNOTSUPP;
+	}
 	return 0;
 }
 
@@ -198,8 +243,10 @@ int hugeslab_backing_init(void)
  */
 int hugeslab_backing_mmap(struct hugeslab_pool *pool, struct vm_area_struct *vma)
 {
+	if (!READ_ONCE(dump_pools))
+		hugeslab_vm_flags_set(vma, VM_DONTDUMP);
 	vma_set_file(vma, pool->backing);
-	return shmem_fops->mmap(pool->backing, vma);
+	return hugeslab_call_mmap(shmem_fops, pool->backing, vma);
 }
 
 void hugeslab_backing_exit(void)

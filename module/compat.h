@@ -65,4 +65,33 @@ static inline bool hugeslab_get_file_unless_zero(struct file *file)
 	return atomic_long_inc_not_zero(&file->f_count);
 }
 
+/*
+ * shmem's ->mmap became ->mmap_prepare upstream (6.18, Lorenzo Stoakes'
+ * mmap_prepare conversions): the VMA is then described by a vm_area_desc,
+ * not set up in place, and ->mmap is NULL.  __compat_vma_mmap_prepare()
+ * (HAVE_COMPAT_VMA_MMAP_PREPARE) runs a given ->mmap_prepare against an
+ * existing VMA, as stacked filesystems do.  A kernel that has mmap_prepare
+ * but not that helper cannot map pools, and hugeslab_backing_init()
+ * refuses to load there instead of calling a NULL ->mmap.
+ */
+static inline bool hugeslab_can_mmap(const struct file_operations *fops)
+{
+#ifdef HAVE_COMPAT_VMA_MMAP_PREPARE
+	if (fops->mmap_prepare)
+		return true;
+#endif
+	return !!fops->mmap;
+}
+
+static inline int hugeslab_call_mmap(const struct file_operations *fops,
+				     struct file *file,
+				     struct vm_area_struct *vma)
+{
+#ifdef HAVE_COMPAT_VMA_MMAP_PREPARE
+	if (fops->mmap_prepare)
+		return __compat_vma_mmap_prepare(fops, file, vma);
+#endif
+	return fops->mmap(file, vma);
+}
+
 #endif /* _HUGESLAB_COMPAT_H */

@@ -15,7 +15,7 @@
 #                             never for speed; ends "N passed, N failed"
 #   bench/run.sh --report     only regenerate the report from DIR
 #
-# LIST: comma-separated of fastpath,callgrind,frag,leak,pagecache,tlb,vm,sink
+# LIST: comma-separated of fastpath,callgrind,frag,leak,pagecache,tlb,vm,sink,nbd
 # (default: all); the other parts' results in DIR are kept for the report. Every figure in the report is a ratio against a baseline
 # measured in the same run; repetitions of competitors are interleaved.
 set -uo pipefail
@@ -27,7 +27,7 @@ REPS=5
 SMOKE=0
 REPORT_ONLY=0
 VM=1
-ONLY=fastpath,callgrind,frag,leak,pagecache,tlb,vm,sink
+ONLY=fastpath,callgrind,frag,leak,pagecache,tlb,vm,sink,nbd
 ONLY_SET=0
 
 while (($#)); do
@@ -43,7 +43,7 @@ while (($#)); do
 done
 if ((SMOKE)); then
 	OUT=${OUT:-$TOP/build/bench/smoke}
-	ONLY=fastpath,frag,leak,pagecache,tlb
+	ONLY=fastpath,frag,leak,pagecache,tlb,nbd
 	ONLY_SET=0
 	REPS=1
 	VM=0
@@ -258,6 +258,19 @@ if want vm && ((VM)); then
 		log "kernel side: no qemu or scripts/vm/run.sh, skipped"
 	fi
 	phase_time vm "$t"
+fi
+
+# ------------------------------------------------------------ NBD servers
+# hugeslab-nbd beside nbd-server, nbdkit and qemu-nbd, one client (fio's nbd
+# engine), one backing file; its own tables in $OUT/nbd/results.md. Smoke:
+# tiny sizes, rows present and data verified (bench/nbd/report.py --smoke).
+if want nbd; then
+	t=$(date +%s)
+	nbdargs=(--out "$OUT/nbd")
+	((SMOKE)) && nbdargs+=(--smoke)
+	log "NBD servers side by side (bench/nbd/run.sh ${nbdargs[*]})"
+	"$TOP/bench/nbd/run.sh" "${nbdargs[@]}" >"$OUT/nbd.txt" 2>&1 || FAILED+=(nbd)
+	phase_time nbd "$t"
 fi
 
 # ------------------------------------------------------------ NIC to disk

@@ -180,6 +180,14 @@ if [[ -f userspace/sink/Makefile ]]; then
 	check sink-vm-payload make -C userspace/sink vm-payload DESTDIR="$BUILD/vm-sink"
 fi
 
+echo "== nbd"
+# hugeslab-nbd on the host: codec unit test, unmodified clients, bad input,
+# pool exhaustion, kill -9, durability from an strace (userspace/nbd/test).
+if [[ -f userspace/nbd/Makefile ]]; then
+	make --no-print-directory -C userspace/nbd check >"$LOGS/nbd.log" 2>&1
+	add_counts nbd "$LOGS/nbd.log"
+fi
+
 echo "== packaging"
 # make install/uninstall into a DESTDIR (+ pkg-config consumer), DKMS on
 # every kernel, the Debian packages, and the installed tree booted per
@@ -247,6 +255,19 @@ add_counts powercut-replay "$LOGS/powercut-replay.log"
 for k in "${KVERS[@]}"; do
 	check "powercut-$k" selftests/powercut/run-vm.sh --kver "$k"
 	grep -E '^(not )?ok .*powercut: (-|neg)' "$BUILD/vm-powercut-$k/tests.log" 2>/dev/null
+done
+
+echo "== NBD kernel client"
+# nbd.ko + nbd-client -C 2 against hugeslab-nbd (nbd-server until it
+# builds) in the VM: round trip, FLUSH seen in strace, ext4 + e2fsck.
+for k in "${KVERS[@]}"; do
+	selftests/nbd/run.sh --kver "$k" >"$LOGS/vm-nbd-$k.log" 2>&1
+	rc=$?
+	add_counts "vm-nbd-$k" "$LOGS/vm-nbd-$k.log"
+	grep -E '^not ok|^# kernel' "$BUILD/vm-nbd-$k/vm/tests.log" 2>/dev/null
+	if ((rc != 0)); then
+		fail "vm-nbd-$k: runner" "$LOGS/vm-nbd-$k.log"
+	fi
 done
 
 echo "== debug lane"

@@ -25,7 +25,7 @@ POOL_MIB = 256
 def num(x):
     try:
         return float(x)
-    except ValueError:
+    except (TypeError, ValueError):
         return None
 
 
@@ -124,7 +124,11 @@ def table(d):
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write(text)
     print(text, end="")
-    return 0
+    # make bench fails when any server's data or any client failed
+    bad = [k for k, r in rows.items() if r["verified"] != "yes"] + [c for c in clients if c[2] != "ok"]
+    for x in bad:
+        print("report: not verified: %s" % (x,), file=sys.stderr)
+    return 1 if bad else 0
 
 
 def smoke(d, servers):

@@ -774,8 +774,11 @@ static inline int __hs_put_cached(struct hs_pool *pool, struct __hs_cache *c,
  * the shared store). A put of a pointer that is not the start of a buffer of
  * @pool, of a buffer of another pool, or of a free buffer is refused and
  * counted without touching the pool. A double put is always caught when the
- * two puts do not race; two threads racing to drop the same last reference
- * is a use-after-free the cached path does not detect.
+ * two puts do not race. When two threads race to drop the same last
+ * reference, both cached puts may succeed (they take no atomic
+ * read-modify-write) and the buffer is free twice, a use-after-free until
+ * the second entry reaches the shared store: there it is dropped and
+ * counted in err_double_put, so the pool neither grows nor hangs.
  *
  * Return: 0, or -1 with errno set: EALREADY for a buffer already free,
  * EXDEV for a buffer of another pool, EINVAL for any other pointer or a

@@ -21,7 +21,9 @@ extern "C" {
  * DOC: stats region
  *
  * Every pool publishes one file, by default ``/dev/shm/hugeslab.<pid>.<name>``
- * (mode 0600, owned by the creating user, unlinked by hs_pool_destroy()); the
+ * (mode 0600 or the pool's stats_mode without group and other write bits,
+ * which the library clears because the region holds the metadata the pool
+ * trusts; owned by the creating user, unlinked by hs_pool_destroy()); the
  * environment variable HUGESLAB_STATS_DIR (honoured unless setuid) replaces
  * /dev/shm. When that directory is not available the region is an anonymous memfd and the path
  * is ``/proc/<pid>/fd/<fd>``, which a process allowed to ptrace the owner can
@@ -41,8 +43,19 @@ extern "C" {
  *
  * Outstanding buffers of tag t = sum(tag_gets[t]) - sum(tag_puts[t]).
  * Cache hits = sum(tag_gets[*]) - sum(cache_misses).
- * The age histogram is not live: the owner refreshes it each time it calls
- * hs_pool_stats(); @age_hist_time_ns says when.
+ * The age histogram in the header is not live: the owner refreshes it each
+ * time it calls hs_pool_stats(); @age_hist_time_ns says when.
+ *
+ * Live ages and per-tag counts need no cooperation from the owner: the
+ * pool's buffer metadata itself lives in the region, at @meta_offset
+ * (page aligned, after the thread slots), @meta_count entries of
+ * @meta_size bytes, one per 4 KiB page of the pool, laid out as struct
+ * hs_stats_meta. The owner's gets and puts write it in place, so a reader
+ * mapping the file read-only sees every buffer's reference count, owner tag
+ * and the time of its get (@meta_clock, normally CLOCK_MONOTONIC_COARSE,
+ * which every process of the machine shares). hs_stats_meta_scan() below
+ * turns it into counts. A region without metadata (an older library) has
+ * @meta_offset 0.
  */
 
 #define HS_STATS_MAGIC		0x54534853U	/* "HSST" little endian */
@@ -87,6 +100,10 @@ extern "C" {
  * @age_hist: outstanding buffers by age: <1 ms, <10 ms, <100 ms, <1 s,
  *	<10 s, <100 s, <1000 s, older
  * @tag_names: names given with hs_tag_name(), NUL terminated, may be empty
+ * @meta_offset: offset of the buffer metadata in the region, 0: none
+ * @meta_count: entries of metadata, one per 4 KiB page of the pool
+ * @meta_size: bytes per entry, at least sizeof(struct hs_stats_meta)
+ * @meta_clock: clockid_t of struct hs_stats_meta's @stamp
  */
 struct hs_stats_hdr {
 	uint32_t magic;
@@ -119,6 +136,28 @@ struct hs_stats_hdr {
 	uint64_t age_hist_time_ns;
 	uint64_t age_hist[HS_STATS_AGE_BUCKETS];
 	char tag_names[HS_STATS_TAGS][HS_STATS_TAG_NAME_MAX];
+	uint64_t meta_offset;
+	uint64_t meta_count;
+	uint32_t meta_size;
+	uint32_t meta_clock;
+};
+
+#define HS_STATS_REF_NONE	0xffffffffU	/* page starts no buffer */
+#define HS_STATS_REF_QUARANTINE	0xfffffffeU	/* withdrawn, not in use */
+
+/**
+ * struct hs_stats_meta - one entry of the buffer metadata
+ * @ref: references held; 0 free, %HS_STATS_REF_NONE for a page that starts
+ *	no buffer, %HS_STATS_REF_QUARANTINE for a withdrawn buffer
+ * @tag: owner tag of the last get
+ * @flags: reserved for the library
+ * @stamp: time of the last get in ns, on clock @meta_clock of the header
+ */
+struct hs_stats_meta {
+	uint32_t ref;
+	uint16_t tag;
+	uint16_t flags;
+	uint64_t stamp;
 };
 
 /**
@@ -158,6 +197,87 @@ hs_stats_thread_slot(const struct hs_stats_hdr *hdr, unsigned int i)
 static inline uint64_t hs_stats_region_size(const struct hs_stats_hdr *hdr)
 {
 	return hdr->hdr_size + (uint64_t)hdr->nr_threads * hdr->thread_size;
+}
+
+/**
+ * hs_stats_has_meta - whether the region of @hdr carries buffer metadata
+ * @hdr: header already read from the file
+ */
+static inline int hs_stats_has_meta(const struct hs_stats_hdr *hdr)
+{
+	return hdr->hdr_size >= sizeof(*hdr) && hdr->meta_offset &&
+	       hdr->meta_size >= sizeof(struct hs_stats_meta) &&
+	       hdr->meta_offset >= hs_stats_region_size(hdr);
+}
+
+/**
+ * hs_stats_file_size - bytes to map for the region and its metadata
+ * @hdr: header already read from the file
+ */
+static inline uint64_t hs_stats_file_size(const struct hs_stats_hdr *hdr)
+{
+	if (!hs_stats_has_meta(hdr))
+		return hs_stats_region_size(hdr);
+	return hdr->meta_offset + hdr->meta_count * hdr->meta_size;
+}
+
+/**
+ * hs_stats_age_bucket - histogram bucket of an age, as in @age_hist
+ * @age_ns: age in ns
+ */
+static inline unsigned int hs_stats_age_bucket(uint64_t age_ns)
+{
+	uint64_t limit = 1000000ULL;	/* 1 ms */
+	unsigned int b;
+
+	for (b = 0; b < HS_STATS_AGE_BUCKETS - 1; b++, limit *= 10)
+		if (age_ns < limit)
+			return b;
+	return HS_STATS_AGE_BUCKETS - 1;
+}
+
+/**
+ * hs_stats_meta_scan - count buffers in use from the metadata of a region
+ * @hdr: the region, mapped for hs_stats_file_size(@hdr) bytes
+ * @now_ns: current time on clock @hdr->meta_clock
+ * @tag_out: HS_STATS_TAGS counters, filled with buffers in use per tag
+ * @age_hist: HS_STATS_AGE_BUCKETS counters, filled as @hdr->age_hist
+ *
+ * Live and racy against the owner's gets and puts, but never unsafe: each
+ * entry is read once with relaxed atomic loads. O(@hdr->meta_count).
+ *
+ * Return: buffers in use, or 0 when the region has no metadata.
+ */
+static inline uint64_t hs_stats_meta_scan(const struct hs_stats_hdr *hdr,
+					  uint64_t now_ns, uint64_t *tag_out,
+					  uint64_t *age_hist)
+{
+	const char *base = (const char *)hdr;
+	uint64_t i, n = 0;
+	unsigned int t;
+
+	for (t = 0; t < HS_STATS_TAGS; t++)
+		tag_out[t] = 0;
+	for (t = 0; t < HS_STATS_AGE_BUCKETS; t++)
+		age_hist[t] = 0;
+	if (!hs_stats_has_meta(hdr))
+		return 0;
+	for (i = 0; i < hdr->meta_count; i++) {
+		const struct hs_stats_meta *m = (const struct hs_stats_meta *)
+			(base + hdr->meta_offset + i * hdr->meta_size);
+		uint32_t ref = __atomic_load_n(&m->ref, __ATOMIC_RELAXED);
+		uint64_t stamp;
+
+		if (!ref || ref >= HS_STATS_REF_QUARANTINE)
+			continue;
+		stamp = __atomic_load_n(&m->stamp, __ATOMIC_RELAXED);
+		tag_out[__atomic_load_n(&m->tag, __ATOMIC_RELAXED) %
+			HS_STATS_TAGS]++;
+		age_hist[hs_stats_age_bucket(now_ns > stamp ? now_ns - stamp :
+					     0)]++;
+		n++;
+	}
+	return n;
 }
 
 #ifdef __cplusplus

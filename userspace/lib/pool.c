@@ -170,10 +170,7 @@ static int hs_meta_init(struct hs_pool_priv *p)
 	uint32_t idx[64];
 	uint32_t i, n = 0;
 
-	/* Locked: every get and put reads it (pinned.c). */
-	p->pub.__meta = hs_pinned_alloc(npages * sizeof(struct __hs_meta));
-	if (!p->pub.__meta)
-		return -1;
+	/* In the locked statistics region, mapped by hs_stats_create(). */
 	for (i = 0; i < npages; i++) {
 		p->pub.__meta[i].ref = __HS_REF_NONE;
 		p->pub.__meta[i].tag = 0;
@@ -200,8 +197,6 @@ static void hs_pool_free(struct hs_pool_priv *p)
 	hs_stats_destroy(p);
 	hs_backend_unmap(p);
 	hs_stack_fini(&p->store);
-	hs_pinned_free(p->pub.__meta, (p->total_bytes >> HS_ALIGN_SHIFT) *
-				      sizeof(struct __hs_meta));
 	pthread_cond_destroy(&p->wait_cond);
 	pthread_mutex_destroy(&p->wait_lock);
 	hs_pinned_free(p, sizeof(*p));
@@ -238,9 +233,9 @@ HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
 	p->pub.__size = p->total_bytes;
 	p->pub.__flags = p->flags;
 	p->pid = getpid();
-	if (hs_meta_init(p))
-		goto fail;
 	if (hs_stats_create(p, cfg->stats_mode ? cfg->stats_mode : 0600))
+		goto fail;
+	if (hs_meta_init(p))
 		goto fail;
 	if (p->flags & HS_POOL_DEBUG)
 		hs_poison_init(p);

@@ -15,6 +15,14 @@
 
 #include "internal.h"
 
+/* The metadata is read in place through struct hs_stats_meta. */
+_Static_assert(sizeof(struct __hs_meta) == sizeof(struct hs_stats_meta) &&
+	       __builtin_offsetof(struct __hs_meta, stamp) ==
+	       __builtin_offsetof(struct hs_stats_meta, stamp) &&
+	       __HS_REF_NONE == HS_STATS_REF_NONE &&
+	       __HS_REF_QUARANTINE == HS_STATS_REF_QUARANTINE,
+	       "struct __hs_meta is struct hs_stats_meta");
+
 #define HS_STATS_DIR	"/dev/shm"
 #define HS_STATS_DIR_ENV	"HUGESLAB_STATS_DIR"
 
@@ -78,10 +86,25 @@ int hs_stats_create(struct hs_pool_priv *p, unsigned int mode)
 {
 	size_t hdr_size = (sizeof(struct hs_stats_hdr) + HS_CACHELINE - 1) &
 			  ~(size_t)(HS_CACHELINE - 1);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t len = hdr_size + HS_STATS_THREADS * sizeof(struct hs_stats_thread);
+	size_t meta_off = (len + page - 1) / page * page;
+	uint64_t npages = p->total_bytes >> HS_ALIGN_SHIFT;
 	struct hs_stats_hdr *h;
 	int fd, err;
 
+	/*
+	 * The buffer metadata goes in the region too, after the thread slots,
+	 * so that hugeslabctl top and any other reader see live ages and tags
+	 * without the owner's help (hugeslab_stats.h).
+	 */
+	len = meta_off + npages * sizeof(struct __hs_meta);
+
+	/*
+	 * Never writable by others: the region holds the buffer metadata,
+	 * whose reference counts the pool trusts. Readers need only read.
+	 */
+	mode &= ~(unsigned int)(S_IWGRP | S_IWOTH);
 	fd = hs_stats_open(p, mode);
 	if (fd < 0)
 		return -1;
@@ -123,6 +146,11 @@ int hs_stats_create(struct hs_pool_priv *p, unsigned int mode)
 	h->cache_size = p->cache_size;
 	h->flags = p->flags;
 	h->created_ns = hs_real_ns();
+	h->meta_offset = meta_off;
+	h->meta_count = npages;
+	h->meta_size = sizeof(struct __hs_meta);
+	h->meta_clock = CLOCK_MONOTONIC_COARSE;	/* of __hs_stamp() */
+	p->pub.__meta = (struct __hs_meta *)((char *)h + meta_off);
 	__atomic_store_n(&h->magic, HS_STATS_MAGIC, __ATOMIC_RELEASE);
 	return 0;
 fail:
@@ -139,8 +167,9 @@ void hs_stats_destroy(struct hs_pool_priv *p)
 	if (p->stats) {
 		if (!p->dead)
 			__atomic_store_n(&p->stats->state, 2, __ATOMIC_RELEASE);
-		munmap(p->stats, p->stats_len);
+		munmap(p->stats, p->stats_len);	/* the metadata with it */
 		p->stats = NULL;
+		p->pub.__meta = NULL;
 	}
 	/* A child after fork must not remove its parent's file. */
 	if (p->stats_unlink && !p->dead)
@@ -189,17 +218,6 @@ HS_EXPORT int hs_tag_name(struct hs_pool *pool, unsigned int tag,
 static uint64_t hs_age(uint64_t stamp, uint64_t now)
 {
 	return now > stamp ? now - stamp : 0;
-}
-
-static unsigned int hs_age_bucket(uint64_t age_ns)
-{
-	uint64_t limit = 1000000ULL;	/* 1 ms */
-	unsigned int b;
-
-	for (b = 0; b < HS_STATS_AGE_BUCKETS - 1; b++, limit *= 10)
-		if (age_ns < limit)
-			return b;
-	return HS_STATS_AGE_BUCKETS - 1;
 }
 
 HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
@@ -253,7 +271,7 @@ HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
 			continue;
 		st->outstanding++;
 		st->tag_outstanding[__hs_load(&m->tag) & (HS_MAX_TAGS - 1)]++;
-		st->age_hist[hs_age_bucket(hs_age(__hs_load(&m->stamp), now))]++;
+		st->age_hist[hs_stats_age_bucket(hs_age(__hs_load(&m->stamp), now))]++;
 	}
 	for (i = 0; i < HS_STATS_AGE_BUCKETS; i++)
 		__hs_store(&h->age_hist[i], st->age_hist[i]);

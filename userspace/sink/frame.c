@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "frame.h"
 
@@ -150,6 +151,57 @@ int hs_idx_ent_ok(const struct hs_idx_ent *e)
 {
 	return e->magic == HS_IDX_ENT_MAGIC &&
 	       e->ecrc == hs_crc32c(0, e, offsetof(struct hs_idx_ent, ecrc));
+}
+
+void hs_idx_hdr_init(struct hs_idx_hdr *h, uint32_t max_record)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = HS_IDX_MAGIC;
+	h->version = HS_IDX_VERSION;
+	h->ent_size = sizeof(struct hs_idx_ent);
+	h->max_record = max_record;
+	h->created_ns = hs_now_ns();
+	h->blk_size = HS_IDX_BLK;
+	/* tells this index's blocks from an older one's left on a device */
+	h->id = (uint32_t)(h->created_ns ^ (h->created_ns >> 32) ^
+			   ((uint64_t)getpid() << 16));
+	h->hcrc = hs_crc32c(0, h, offsetof(struct hs_idx_hdr, hcrc));
+}
+
+int hs_idx_hdr_ok(const struct hs_idx_hdr *h)
+{
+	return h->magic == HS_IDX_MAGIC && h->version == HS_IDX_VERSION &&
+	       h->ent_size == sizeof(struct hs_idx_ent) &&
+	       h->blk_size == HS_IDX_BLK &&
+	       h->hcrc == hs_crc32c(0, h, offsetof(struct hs_idx_hdr, hcrc));
+}
+
+static uint32_t idx_blk_crc(const void *blk)
+{
+	static const uint32_t zero;
+	const char *p = blk;
+	uint32_t crc = hs_crc32c(0, p, offsetof(struct hs_idx_blk, crc));
+
+	crc = hs_crc32c(crc, &zero, sizeof(zero));
+	return hs_crc32c(crc, p + sizeof(struct hs_idx_blk),
+			 HS_IDX_BLK - sizeof(struct hs_idx_blk));
+}
+
+void hs_idx_blk_seal(void *blk)
+{
+	struct hs_idx_blk *b = blk;
+
+	b->magic = HS_IDX_BLK_MAGIC;
+	b->crc = idx_blk_crc(blk);
+}
+
+int hs_idx_blk_ok(const void *blk, uint64_t blkno, uint32_t id)
+{
+	const struct hs_idx_blk *b = blk;
+
+	return b->magic == HS_IDX_BLK_MAGIC && b->blkno == blkno && b->id == id &&
+	       b->nents >= 1 && b->nents <= HS_IDX_BLK_ENTS && b->commit &&
+	       b->crc == idx_blk_crc(blk);
 }
 
 uint64_t hs_now_ns(void)

@@ -31,7 +31,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
+#include <libgen.h>
 #include <unistd.h>
 
 #include "sink.h"
@@ -92,6 +94,11 @@ static struct sink_opts opt;
 static struct hs_pool *pool;
 static int data_fd = -1, idx_fd = -1, lfd = -1, ep = -1;
 static uint64_t data_off, data_limit;
+static uint64_t data_alloc;	/* regular file: allocated up to here */
+static bool data_prealloc_off;	/* fallocate not supported there */
+static bool idx_prealloc_off;
+#define DATA_PREALLOC	(64ULL << 20)
+#define IDX_PREALLOC	(1ULL << 20)
 static bool data_is_bdev;
 static volatile sig_atomic_t stop_sig;
 static bool stopping;
@@ -107,11 +114,19 @@ static size_t istage_n, istage_cap;
 static uint64_t unsynced_bytes;
 static bool sync_pending;
 
+/* the index: next block to append, its commit number, blocks buffer */
+static uint64_t idx_next_blk = 1, idx_commit = 1, idx_alloc;
+static uint32_t idx_id;
+static bool idx_is_bdev;
+static char *iblk;
+static size_t iblk_cap;
+
 /* statistics */
 static struct {
 	uint64_t bytes, records, chunks, disk_bytes, copied, syncs;
 	uint64_t bufs_out, bufs_hwm, empty_waits, bad_conns;
 	uint64_t acks, ack_blocked, ack_short;
+	uint64_t idx_bytes, commits, recovered, recovered_cut;
 	uint64_t t0, t_last, first_ns, last_ns;
 	uint64_t cache0, cache_peak, rss_peak_kb;
 } st;
@@ -329,12 +344,43 @@ static int ents_push(struct conn *c, const struct hs_rec_hdr *h, uint64_t off)
 
 /* ---------------------------------------------------------------- writes */
 
+/*
+ * A regular data file is preallocated ahead of the appends, so that a
+ * write allocates no block and changes no file size: the group commit's
+ * fdatasync then carries no allocation (ext4 and XFS still journal each
+ * unwritten extent's conversion when it is first written; that rides on
+ * the same fdatasync, once per group, not once per write).
+ */
+static int prealloc(int fd, uint64_t *alloc, uint64_t need, uint64_t step,
+		    bool *off)
+{
+	uint64_t len = need - *alloc > step ? need - *alloc : step;
+
+	if (*off || need <= *alloc)
+		return 0;
+	if (fallocate(fd, 0, (off_t)*alloc, (off_t)len) == 0) {
+		*alloc += len;
+		return 0;
+	}
+	if (errno == EOPNOTSUPP) {
+		logmsg("fallocate not supported here: appends extend the file");
+		*off = true;
+		return 0;
+	}
+	return -1;
+}
+
 static uint64_t data_reserve(uint64_t len)
 {
 	uint64_t off = data_off;
 
 	if (data_limit && off + len > data_limit)
 		return UINT64_MAX;
+	if (!data_is_bdev &&
+	    prealloc(data_fd, &data_alloc, off + len, DATA_PREALLOC, &data_prealloc_off)) {
+		logmsg("fallocate of the data file: %s", strerror(errno));
+		return UINT64_MAX;
+	}
 	data_off += len;
 	return off;
 }
@@ -465,21 +511,6 @@ void sink_chunk_done(struct chunk *ch, int res)
 	}
 }
 
-static int write_all(int fd, const void *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p = (const char *)p + n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Send @c's acks until it is up to date or its socket is full. A frame
  * that went out in part (a short send into a nearly full socket) is
@@ -539,44 +570,104 @@ static void send_acks(void)
 }
 
 /*
- * Make what completed durable as --fsync asks, write the index entries,
- * then ack. @idle: nothing else to do, a byte-threshold sync may not wait.
+ * Append the staged entries as new index blocks of commit idx_commit, in
+ * one write at the end of the index (never over a block written before:
+ * a torn write can only damage this commit's own blocks).
+ */
+static int index_write(void)
+{
+	size_t nb = (istage_n + HS_IDX_BLK_ENTS - 1) / HS_IDX_BLK_ENTS, b, k = 0;
+
+	/* a commit's block count must fit hs_idx_blk.rest: 6.6 M entries */
+	if (nb > 65536) {
+		errno = E2BIG;
+		return -1;
+	}
+	uint64_t pos = idx_next_blk * HS_IDX_BLK, len = nb * HS_IDX_BLK;
+
+	if (len > iblk_cap) {
+		free(iblk);
+		iblk = NULL;
+		iblk_cap = 0;
+		if (posix_memalign((void **)&iblk, HS_DIO_ALIGN, len)) {
+			errno = ENOMEM;
+			return -1;
+		}
+		iblk_cap = len;
+	}
+	memset(iblk, 0, len);
+	for (b = 0; b < nb; b++) {
+		struct hs_idx_blk *h = (void *)(iblk + b * HS_IDX_BLK);
+		size_t n = istage_n - k < HS_IDX_BLK_ENTS ? istage_n - k : HS_IDX_BLK_ENTS;
+
+		h->nents = (uint16_t)n;
+		h->rest = (uint16_t)(nb - 1 - b);
+		h->blkno = idx_next_blk + b;
+		h->commit = idx_commit;
+		h->id = idx_id;
+		memcpy(h + 1, istage + k, n * sizeof(*istage));
+		hs_idx_blk_seal(h);
+		k += n;
+	}
+	if (idx_is_bdev && pos + len > idx_alloc) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (!idx_is_bdev &&
+	    prealloc(idx_fd, &idx_alloc, pos + len, IDX_PREALLOC, &idx_prealloc_off))
+		return -1;
+	for (uint64_t done = 0; done < len;) {
+		ssize_t n = pwrite(idx_fd, iblk + done, len - done, (off_t)(pos + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (uint64_t)n;
+	}
+	idx_next_blk += nb;
+	idx_commit++;
+	st.idx_bytes += len;
+	istage_n = 0;
+	return 0;
+}
+
+/*
+ * Group commit of what completed since the last one, then the acks.
+ * Durable policies (batch, bytes=N): fdatasync the data, then write the
+ * index blocks that name it, fdatasync the index, then ack: the index
+ * never names data that is not on stable storage, and an ack never
+ * precedes either flush. --fsync none: index written, nothing flushed,
+ * acks are not durable. @idle: nothing else to do, a byte-threshold
+ * commit may not wait.
  */
 static void commit(bool idle)
 {
+	bool durable = opt.fsync != FSYNC_NONE;
 	struct conn *c;
-	bool do_sync = false;
 
-	if (istage_n) {
-		if (write_all(idx_fd, istage, istage_n * sizeof(*istage))) {
-			logmsg("index write: %s", strerror(errno));
-			fatal = true;
-			return;
-		}
-		istage_n = 0;
-	}
-	if (!sync_pending)
+	if (!istage_n)
 		return;
-	switch (opt.fsync) {
-	case FSYNC_NONE:
-		break;
-	case FSYNC_BATCH:
-		do_sync = true;
-		break;
-	case FSYNC_BYTES:
-		if (unsynced_bytes < opt.fsync_bytes && !idle)
-			return;	/* acks wait for the sync */
-		do_sync = true;
-		break;
+	if (opt.fsync == FSYNC_BYTES && unsynced_bytes < opt.fsync_bytes && !idle)
+		return;	/* acks wait for the commit */
+	if (durable && fdatasync(data_fd)) {
+		logmsg("fdatasync of the data: %s", strerror(errno));
+		fatal = true;
+		return;
 	}
-	if (do_sync) {
-		if (fdatasync(data_fd) || fdatasync(idx_fd)) {
-			logmsg("fdatasync: %s", strerror(errno));
-			fatal = true;
-			return;
-		}
-		st.syncs++;
+	if (index_write()) {
+		logmsg("index write: %s", strerror(errno));
+		fatal = true;
+		return;
 	}
+	if (durable && fdatasync(idx_fd)) {
+		logmsg("fdatasync of the index: %s", strerror(errno));
+		fatal = true;
+		return;
+	}
+	if (durable)
+		st.syncs += 2;
+	st.commits++;
 	unsynced_bytes = 0;
 	sync_pending = false;
 	for (c = conns; c; c = c->all_next)
@@ -1248,6 +1339,19 @@ static void progress(void)
 	st.t_last = hs_now_ns();
 }
 
+/* What an ack promises, for the startup line and the summary. */
+static const char *ack_meaning(void)
+{
+	switch (opt.fsync) {
+	case FSYNC_BATCH:
+		return "durable (group commit per batch: fdatasync data, write index, fdatasync index, ack)";
+	case FSYNC_BYTES:
+		return "durable (group commit every --fsync bytes=N and when idle)";
+	default:
+		return "NOT durable (--fsync none: written, not flushed; a power cut can lose acked records)";
+	}
+}
+
 static const char *recv_name(void)
 {
 	if (opt.baseline)
@@ -1281,8 +1385,17 @@ static void summary(double secs, uint64_t rss_after_kb)
 	printf("  write engine       %s\n", opt.baseline ? "pwrite (buffered)" : wio_name());
 	printf("  bytes              %llu (%.1f MiB)\n", (unsigned long long)st.bytes, (double)st.bytes / 1048576.0);
 	printf("  records            %llu\n", (unsigned long long)st.records);
-	printf("  disk bytes         %llu in %llu writes, %llu syncs\n", (unsigned long long)st.disk_bytes,
-	       (unsigned long long)st.chunks, (unsigned long long)st.syncs);
+	printf("  acks               %s\n", ack_meaning());
+	printf("  disk bytes         %llu in %llu writes, %llu syncs, %llu commits\n",
+	       (unsigned long long)st.disk_bytes, (unsigned long long)st.chunks,
+	       (unsigned long long)st.syncs, (unsigned long long)st.commits);
+	printf("  disk per payload   %.3f data, %.3f with the index (%llu index bytes)\n",
+	       st.bytes ? (double)st.disk_bytes / (double)st.bytes : 0,
+	       st.bytes ? (double)(st.disk_bytes + st.idx_bytes) / (double)st.bytes : 0,
+	       (unsigned long long)st.idx_bytes);
+	if (st.recovered || st.recovered_cut)
+		printf("  recovered          %llu records at start, %llu torn ones cut\n",
+		       (unsigned long long)st.recovered, (unsigned long long)st.recovered_cut);
 	printf("  time               %.2f s\n", secs);
 	printf("  throughput         %.1f MB/s\n", mbps);
 	printf("  cpu                %.2f s (%.2f s/GB)\n", cpu, gb > 0 ? cpu / gb : 0);
@@ -1304,7 +1417,10 @@ static void summary(double secs, uint64_t rss_after_kb)
 			"cpu_s=%.3f\ncpu_s_per_gb=%.3f\ncopies_per_byte=%.4f\npeak_rss_mib=%.1f\n"
 			"rss_after_mib=%.1f\npool_hwm_bufs=%llu\npool_bufs=%zu\npool_hwm_mib=%.1f\n"
 			"page_cache_growth_mib=%.1f\nbad_conns=%llu\ndisk_bytes=%llu\nempty_waits=%llu\n"
-			"acks=%llu\nack_blocked=%llu\nack_short=%llu\n",
+			"acks=%llu\nack_blocked=%llu\nack_short=%llu\n"
+			"durable_acks=%d\nsyncs=%llu\ncommits=%llu\nidx_bytes=%llu\n"
+			"disk_per_payload=%.4f\ndisk_per_payload_with_index=%.4f\n"
+			"recovered=%llu\nrecovered_cut=%llu\n",
 			opt.baseline ? "baseline" : "zerocopy",
 			pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc",
 			opt.baseline ? "pwrite-buffered" : wio_name(),
@@ -1316,7 +1432,12 @@ static void summary(double secs, uint64_t rss_after_kb)
 			(unsigned long long)st.bad_conns, (unsigned long long)st.disk_bytes,
 			(unsigned long long)st.empty_waits, (unsigned long long)st.acks,
 			(unsigned long long)st.ack_blocked,
-			(unsigned long long)st.ack_short);
+			(unsigned long long)st.ack_short, opt.fsync != FSYNC_NONE,
+			(unsigned long long)st.syncs, (unsigned long long)st.commits,
+			(unsigned long long)st.idx_bytes,
+			st.bytes ? (double)st.disk_bytes / (double)st.bytes : 0,
+			st.bytes ? (double)(st.disk_bytes + st.idx_bytes) / (double)st.bytes : 0,
+			(unsigned long long)st.recovered, (unsigned long long)st.recovered_cut);
 		fclose(f);
 	}
 }
@@ -1328,11 +1449,53 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
-static int open_outputs(void)
+/* A file just created survives a power cut only once its directory does. */
+static int sync_dir_of(const char *path)
+{
+	char buf[4096];
+	int fd, ret;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
+/* A new index: its header block, flushed with the directory entry. */
+static int index_create(void)
 {
 	struct hs_idx_hdr ih;
+	char *b;
+	int ret = -1;
+
+	if (posix_memalign((void **)&b, HS_DIO_ALIGN, HS_IDX_BLK))
+		return -1;
+	memset(b, 0, HS_IDX_BLK);
+	hs_idx_hdr_init(&ih, opt.max_record);
+	idx_id = ih.id;
+	memcpy(b, &ih, sizeof(ih));
+	/* an old index's blocks left on a device carry another id */
+	if (pwrite(idx_fd, b, HS_IDX_BLK, 0) == (ssize_t)HS_IDX_BLK &&
+	    !fsync(idx_fd) && (idx_is_bdev || !sync_dir_of(opt.index_path)))
+		ret = 0;
+	free(b);
+	return ret;
+}
+
+/*
+ * Open the data target and the index without truncating either: an
+ * existing index is recovered (sink_recover(): last valid record, torn
+ * tail cut) and appending resumes after its last record.
+ */
+static int open_outputs(void)
+{
+	struct idx_tail t;
 	struct stat sb;
-	int flags = O_WRONLY | O_CLOEXEC;
+	int flags = O_RDWR | O_CLOEXEC, r;
+	bool created = false;
 
 	if (!opt.baseline)
 		flags |= O_DIRECT;
@@ -1342,26 +1505,67 @@ static int open_outputs(void)
 		if (data_fd >= 0 && ioctl(data_fd, BLKGETSIZE64, &data_limit))
 			data_limit = 0;
 	} else {
-		data_fd = open(opt.data_path, flags | O_CREAT | O_TRUNC, 0644);
+		created = access(opt.data_path, F_OK) != 0;
+		data_fd = open(opt.data_path, flags | O_CREAT, 0644);
+		if (data_fd >= 0 && !fstat(data_fd, &sb))
+			data_alloc = (uint64_t)sb.st_size;
 	}
 	if (data_fd < 0) {
 		logmsg("%s: %s%s", opt.data_path, strerror(errno),
 		       errno == EINVAL ? " (O_DIRECT not supported here?)" : "");
 		return -1;
 	}
-	idx_fd = open(opt.index_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (idx_fd < 0) {
+	if (created && sync_dir_of(opt.data_path)) {
+		logmsg("%s: syncing its directory: %s", opt.data_path, strerror(errno));
+		return -1;
+	}
+	idx_fd = open(opt.index_path, O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0644);
+	if (idx_fd < 0 && errno == EINVAL) {
+		/* tmpfs: no O_DIRECT, and no power cut to survive either */
+		logmsg("%s: no O_DIRECT here, buffered index writes", opt.index_path);
+		idx_fd = open(opt.index_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	}
+	if (idx_fd < 0 || fstat(idx_fd, &sb)) {
 		logmsg("%s: %s", opt.index_path, strerror(errno));
 		return -1;
 	}
-	memset(&ih, 0, sizeof(ih));
-	ih.magic = HS_IDX_MAGIC;
-	ih.version = 1;
-	ih.ent_size = sizeof(struct hs_idx_ent);
-	ih.max_record = opt.max_record;
-	ih.created_ns = hs_now_ns();
-	if (write_all(idx_fd, &ih, sizeof(ih)))
+	idx_is_bdev = S_ISBLK(sb.st_mode);
+	idx_alloc = (uint64_t)sb.st_size;
+	if (idx_is_bdev && ioctl(idx_fd, BLKGETSIZE64, &idx_alloc)) {
+		logmsg("%s: size: %s", opt.index_path, strerror(errno));
 		return -1;
+	}
+	/* an index without a header (new file, zeroed device) is new */
+	r = sink_recover(idx_fd, data_fd, &t);
+	if (r > 0) {
+		if (index_create()) {
+			logmsg("%s: writing the index header: %s", opt.index_path,
+			       strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (r < 0)
+		return -1;
+	if (t.max_record < opt.max_record) {
+		logmsg("%s: made with --max-record %u, smaller than %u", opt.index_path,
+		       t.max_record, opt.max_record);
+		return -1;
+	}
+	if (data_limit && t.data_end > data_limit) {
+		logmsg("%s: names data past the end of %s", opt.index_path, opt.data_path);
+		return -1;
+	}
+	idx_next_blk = t.next_blk;
+	idx_commit = t.next_commit;
+	idx_id = t.id;
+	data_off = t.data_end;
+	st.recovered = t.records;
+	st.recovered_cut = t.cut_records;
+	logmsg("recovered %llu records from %s (%llu commits); cut a torn tail of %llu index blocks and %llu records; appending at %llu",
+	       (unsigned long long)t.records, opt.index_path,
+	       (unsigned long long)t.next_commit - 1, (unsigned long long)t.torn_blks,
+	       (unsigned long long)t.cut_records, (unsigned long long)data_off);
 	return 0;
 }
 
@@ -1420,7 +1624,8 @@ static void usage(FILE *f)
 "  -p, --pool SIZE          pool size (default 64M)\n"
 "  -b, --buf-size SIZE      pool buffer size (default 2M)\n"
 "  -m, --max-record SIZE    largest record accepted (default 1M)\n"
-"  -f, --fsync POLICY       none | batch | bytes=N (default none)\n"
+"  -f, --fsync POLICY       batch | bytes=N | none (default batch): when an ack\n"
+"                           is durable; none: acks are NOT durable\n"
 "      --io MODE            writes: auto | uring | plain (default auto)\n"
 "      --recv MODE          receives: auto | multishot | plain (default auto)\n"
 "      --baseline           malloc + recv + buffered write + free\n"
@@ -1456,6 +1661,8 @@ static int parse_opts(int argc, char **argv)
 	opt.pool_bytes = 64ULL << 20;
 	opt.buf_size = 2U << 20;
 	opt.max_record = HS_MAX_RECORD_DEFAULT;
+	/* an ack promises durability unless the user opts out */
+	opt.fsync = FSYNC_BATCH;
 	opt.idle_rss_wait = 1;
 	opt.progress = 1;
 	while ((ch = getopt_long(argc, argv, "l:d:i:p:b:m:f:qh", lo, NULL)) != -1) {
@@ -1621,6 +1828,9 @@ static int run(void)
 		       opt.baseline ? "baseline (malloc, buffered write)" :
 		       hs_backend_name(hs_pool_backend(pool)),
 		       opt.baseline ? "pwrite" : wio_name(), hs_crc32c_impl());
+	/* Not silenced by -q: an ack that is not durable must not surprise. */
+	if (!opt.quiet || opt.fsync == FSYNC_NONE)
+		logmsg("acks are %s", ack_meaning());
 	printf("listening %u\n", opt.port);
 	fflush(stdout);
 	st.t0 = st.t_last = hs_now_ns();
@@ -1725,5 +1935,6 @@ int main(int argc, char **argv)
 	}
 	free(holders);
 	free(istage);
+	free(iblk);
 	return ret ? 1 : 0;
 }

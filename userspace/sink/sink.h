@@ -77,4 +77,18 @@ void sink_chunk_done(struct chunk *ch, int res);
 
 int sink_verify(const struct sink_opts *o);
 
+/* Where a restart resumes, from sink_recover() (verify.c). */
+struct idx_tail {
+	uint64_t next_blk;	/* first index block to write */
+	uint64_t next_commit;
+	uint64_t data_end;	/* data offset past the last record's chunk */
+	uint64_t records;	/* records kept */
+	uint32_t max_record;	/* of the index header */
+	uint32_t id;
+	uint64_t cut_records;	/* records of the last commit dropped */
+	uint64_t torn_blks;	/* torn index blocks cut off */
+};
+
+int sink_recover(int ifd, int dfd, struct idx_tail *t);
+
 #endif /* HS_SINK_H */

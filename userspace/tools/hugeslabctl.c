@@ -790,12 +790,39 @@ static const char *region_state(const struct hs_stats_hdr *h)
 	return "live";
 }
 
+/*
+ * Ages and tags of the buffers in use, live from the pool's metadata in the
+ * region (hs_stats_meta_scan()): no help from the owner needed. Falls back
+ * to the histogram the owner last published for a region without metadata
+ * (an older library); returns whether the numbers are live.
+ */
+static bool top_ages(const struct hs_stats_hdr *h, uint64_t *ages,
+		     uint64_t *tags)
+{
+	struct timespec ts;
+	unsigned int i;
+
+	if (hs_stats_has_meta(h) &&
+	    !clock_gettime((clockid_t)h->meta_clock, &ts)) {
+		hs_stats_meta_scan(h, (uint64_t)ts.tv_sec * 1000000000ULL +
+				   (uint64_t)ts.tv_nsec, tags, ages);
+		return true;
+	}
+	for (i = 0; i < HS_STATS_AGE_BUCKETS; i++)
+		ages[i] = rd(&h->age_hist[i]);
+	for (i = 0; i < HS_STATS_TAGS; i++)
+		tags[i] = 0;
+	return false;
+}
+
 static void top_print(const struct hs_stats_hdr *h, const char *path)
 {
 	uint64_t gets[HS_STATS_TAGS] = { 0 }, puts[HS_STATS_TAGS] = { 0 };
+	uint64_t ages[HS_STATS_AGE_BUCKETS], held[HS_STATS_TAGS];
 	uint64_t misses = 0, tot_gets = 0, tot_puts = 0, out;
 	uint64_t now = now_ns();
 	unsigned int i, t, oldest = HS_STATS_AGE_BUCKETS;
+	bool live = top_ages(h, ages, held);
 	char a[32], b[32];
 
 	for (i = 0; i < h->nr_threads; i++) {
@@ -813,7 +840,7 @@ static void top_print(const struct hs_stats_hdr *h, const char *path)
 	}
 	out = tot_gets - tot_puts;
 	for (i = 0; i < HS_STATS_AGE_BUCKETS; i++)
-		if (rd(&h->age_hist[i]))
+		if (ages[i])
 			oldest = i;
 
 	if (opt_json) {
@@ -827,14 +854,16 @@ static void top_print(const struct hs_stats_hdr *h, const char *path)
 		       ",\"waits\":%" PRIu64 ",\"wait_timeouts\":%" PRIu64
 		       ",\"err_double_put\":%" PRIu64 ",\"err_foreign\":%" PRIu64
 		       ",\"err_wrong_pool\":%" PRIu64 ",\"err_poison\":%" PRIu64
-		       ",\"age_hist_time_ns\":%" PRIu64 ",\"age_hist\":[",
+		       ",\"age_hist_time_ns\":%" PRIu64 ",\"age_hist_live\":%s"
+		       ",\"age_hist\":[",
 		       region_state(h), h->nr_bufs, h->buf_size, out,
 		       tot_gets, tot_puts, misses, rd(&h->empty_events), rd(&h->waits),
 		       rd(&h->wait_timeouts), rd(&h->err_double_put),
 		       rd(&h->err_foreign), rd(&h->err_wrong_pool),
-		       rd(&h->err_poison), rd(&h->age_hist_time_ns));
+		       rd(&h->err_poison), rd(&h->age_hist_time_ns),
+		       live ? "true" : "false");
 		for (i = 0; i < HS_STATS_AGE_BUCKETS; i++)
-			printf("%s%" PRIu64, i ? "," : "", rd(&h->age_hist[i]));
+			printf("%s%" PRIu64, i ? "," : "", ages[i]);
 		printf("],\"tags\":[");
 		for (t = 0, i = 0; t < HS_STATS_TAGS; t++) {
 			if (!gets[t] && !h->tag_names[t][0])
@@ -842,8 +871,8 @@ static void top_print(const struct hs_stats_hdr *h, const char *path)
 			printf("%s{\"tag\":%u,\"name\":", i++ ? "," : "", t);
 			json_str(h->tag_names[t]);
 			printf(",\"in_use\":%" PRIu64 ",\"gets\":%" PRIu64
-			       ",\"puts\":%" PRIu64 "}", gets[t] - puts[t], gets[t],
-			       puts[t]);
+			       ",\"puts\":%" PRIu64 "}",
+			       live ? held[t] : gets[t] - puts[t], gets[t], puts[t]);
 		}
 		printf("]}\n");
 		return;
@@ -871,10 +900,12 @@ static void top_print(const struct hs_stats_hdr *h, const char *path)
 			continue;
 		printf("%-4u  %-24.24s  %10" PRIu64 "  %12" PRIu64 "  %12" PRIu64 "\n",
 		       t, h->tag_names[t][0] ? h->tag_names[t] : "-",
-		       gets[t] - puts[t], gets[t], puts[t]);
+		       live ? held[t] : gets[t] - puts[t], gets[t], puts[t]);
 	}
 	printf("\nage of buffers in use");
-	if (rd(&h->age_hist_time_ns))
+	if (live)
+		printf(" (live, from the pool's metadata)");
+	else if (rd(&h->age_hist_time_ns))
 		printf(" (as of %s ago)",
 		       fmt_age(now > h->age_hist_time_ns ? now - h->age_hist_time_ns : 0,
 			       a, sizeof(a)));
@@ -885,16 +916,16 @@ static void top_print(const struct hs_stats_hdr *h, const char *path)
 		printf("%9s", age_labels[i]);
 	printf("\n");
 	for (i = 0; i < HS_STATS_AGE_BUCKETS; i++)
-		printf("%9" PRIu64, rd(&h->age_hist[i]));
+		printf("%9" PRIu64, ages[i]);
 	printf("\n");
 	if (oldest < HS_STATS_AGE_BUCKETS) {
 		printf("\noldest: %" PRIu64 " buffer(s) aged %s; tags holding buffers:",
-		       rd(&h->age_hist[oldest]), age_labels[oldest]);
+		       ages[oldest], age_labels[oldest]);
 		for (t = 0; t < HS_STATS_TAGS; t++)
-			if (gets[t] > puts[t])
+			if (live ? held[t] != 0 : gets[t] > puts[t])
 				printf(" %s(%" PRIu64 ")",
 				       h->tag_names[t][0] ? h->tag_names[t] : "-",
-				       gets[t] - puts[t]);
+				       live ? held[t] : gets[t] - puts[t]);
 		printf("\n");
 	}
 }
@@ -904,6 +935,7 @@ static int cmd_top(const char *what, bool once, double interval)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct hs_stats_hdr hdr, *h;
 	char path[512];
+	struct stat sb;
 	uint64_t size;
 	int fd;
 
@@ -927,7 +959,14 @@ static int cmd_top(const char *what, bool once, double interval)
 		close(fd);
 		return EXIT_ERR;
 	}
-	size = hs_stats_region_size(&hdr);
+	size = hs_stats_file_size(&hdr);	/* with the metadata, if any */
+	/* Past the end of the file a read would be SIGBUS: check first. */
+	if (fstat(fd, &sb) || (uint64_t)sb.st_size < size) {
+		err_msg("%s: shorter than its header says (%" PRIu64 " bytes)",
+			path, size);
+		close(fd);
+		return EXIT_ERR;
+	}
 	h = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (h == MAP_FAILED) {

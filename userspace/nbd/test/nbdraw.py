@@ -54,17 +54,26 @@ class Server:
         self.bin = binary or os.path.join(os.environ["HS_BIN"], "hugeslab-nbd")
         self.err = open(os.path.join(w, "srv.err"), "ab")
         cmd = list(wrap) + [self.bin, "--listen", "127.0.0.1:0", "--progress", "0"] + args
-        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err)
+        env = dict(os.environ)
+        if wrap:
+            # LeakSanitizer cannot run under ptrace (strace)
+            env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err, env=env)
         line = self.p.stdout.readline()
         check(line.strip().isdigit(), "server did not print its port")
         self.port = int(line)
+        self.pid = self.p.pid
+        if wrap:
+            # signals go to the server, not to the tracer
+            with open("/proc/%d/task/%d/children" % (self.p.pid, self.p.pid)) as f:
+                self.pid = int(f.read().split()[0])
 
     def kill9(self):
-        self.p.kill()
+        os.kill(self.pid, signal.SIGKILL)
         self.p.wait()
 
     def stop(self, expect_clean=True):
-        self.p.send_signal(signal.SIGTERM)
+        os.kill(self.pid, signal.SIGTERM)
         rc = self.p.wait(timeout=120)
         self.err.close()
         text = self.log()

@@ -47,8 +47,20 @@ check_odirect() {
 }
 
 # start_sink ARGS...: run the sink in the background on a free loopback
-# port; sets SINK_PID and PORT. Output in $W/sink.out and $W/sink.err.
+# port, on a new index (a fresh run: the sink itself would recover and
+# append to what is there); sets SINK_PID and PORT. Output in $W/sink.out
+# and $W/sink.err.
 start_sink() {
+	rm -f "$INDEX"
+	case $DATA in
+	/dev/*) ;;
+	*) rm -f "$DATA" ;;
+	esac
+	restart_sink "$@"
+}
+
+# restart_sink ARGS...: the same on the files as they are (recovery).
+restart_sink() {
 	rm -f "$W/sink.out" "$W/sink.err" "$W/sink.sum"
 	"$SINK" -l 127.0.0.1:0 -d "$DATA" -i "$INDEX" --summary "$W/sink.sum" \
 		--idle-rss-wait 0 -q "$@" >"$W/sink.out" 2>"$W/sink.err" &

@@ -21,5 +21,5 @@ for kind in bad-len:"exceeds --max-record" bad-crc:"payload CRC mismatch" \
 	/dev/*) ;;
 	*) [ "$(stat -c %s "$DATA")" = 0 ] || fail "$inj: data file not empty" ;;
 	esac
-	[ "$(stat -c %s "$INDEX")" = 64 ] || fail "$inj: index has entries"
+	[ "$(stat -c %s "$INDEX")" = 4096 ] || fail "$inj: index has entry blocks"
 done

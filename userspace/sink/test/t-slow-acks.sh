@@ -1,14 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# A source that reads its acks slowly (records every 20 us for 3 s, a 4 KiB receive buffer, one 16-byte
-# read every 300 us, no reads while it sends): the sink's socket fills, ack
-# sends return EAGAIN or go out in part. Every ack frame must arrive whole
-# (the source fails on a frame with a bad magic or stream), and the last
-# ack must arrive although no record commits after it was blocked.
+# A source that reads its acks slowly: records every 20 us for 3 s, a
+# 4 KiB receive buffer, one 16-byte read every 300 us, no reads while it
+# sends; --fsync none, so that each wakeup commits and acks. The sink's
+# socket fills: ack sends return EAGAIN or go out in part. Every ack frame
+# must arrive whole (the source fails on a frame with a bad magic or
+# stream), and the last ack must arrive although no record commits after
+# it was blocked.
 # shellcheck source=userspace/sink/test/lib.sh
 . "$(dirname "$0")/lib.sh"
 check_odirect
-start_sink --exit-after 1
+start_sink --exit-after 1 --fsync none
 "$SOURCE" -C "127.0.0.1:$PORT" -q --acked-out "$W/acked" --summary "$W/source.sum" \
 	-c 1 -t 3 -s 64-512 -w 1G --pace 20 --ack-delay 300 >"$W/source.out" 2>"$W/source.err" &
 src=$!

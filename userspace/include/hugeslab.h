@@ -85,7 +85,12 @@ enum hs_backend {
  * @total_bytes: memory for buffers; rounded up to a multiple of 2 MiB
  * @buf_size: usable bytes per buffer, %HS_BUF_SIZE_MIN..%HS_BUF_SIZE_MAX
  * @headroom: bytes usable before each buffer, for headers prepended later;
- *	@buf_size + @headroom rounded up to 4 KiB is the buffer stride
+ *	@buf_size + @headroom rounded up to 4 KiB is the buffer stride, so
+ *	headroom is free when @buf_size leaves room in its last page (4032 +
+ *	64: 511 buffers per 2 MiB slab) and costs a page per buffer when
+ *	@buf_size is a page multiple (4096 + 64: 256 instead of 512). A
+ *	prepended header keeps the frame O_DIRECT-aligned only when its length
+ *	is a multiple of the device's alignment (512 B or 4 KiB)
  * @numa_node: node to allocate on, or -1 for no preference
  * @cache_size: buffers per per-thread cache, 0 for the default
  *	(min(256, buffers / 16)); at most %HS_CACHE_SIZE_MAX

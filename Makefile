@@ -112,13 +112,14 @@ HUGESLAB_SINK	?= $(firstword $(wildcard userspace/sink/build/hugeslab-sink \
 HUGESLAB_SOURCE	?= $(firstword $(wildcard userspace/sink/build/hugeslab-source \
 			userspace/build/sink/hugeslab-source userspace/sink/hugeslab-source \
 			userspace/build/hugeslab-source))
+HUGESLAB_NBD	?= $(firstword $(wildcard userspace/nbd/build/hugeslab-nbd))
 TOOL_DIRS	:= $(patsubst %/Makefile,%,$(wildcard userspace/tools/Makefile \
-			userspace/sink/Makefile))
+			userspace/sink/Makefile userspace/nbd/Makefile))
 
 # Man pages: section 3 for the library calls, 1/8 for the tools.
 MAN_PAGES	:= $(sort $(wildcard userspace/man/*.[138] userspace/tools/*.[18] \
 			userspace/tools/man/*.[18] userspace/sink/*.[18] \
-			userspace/sink/man/*.[18]))
+			userspace/sink/man/*.[18] userspace/nbd/*.[18]))
 EXAMPLES	:= packaging/hugeslab.conf packaging/modules-load.d/hugeslab.conf \
 		   packaging/hugeslab-memlock.conf packaging/limits.d/hugeslab.conf
 DOCS		:= $(wildcard README.md Documentation/hugeslab/admin-guide.rst)
@@ -157,6 +158,7 @@ endif
 	$(if $(HUGESLABCTL),install -D -m 0755 $(HUGESLABCTL) $(S)$(SBINDIR)/hugeslabctl)
 	$(if $(HUGESLAB_SINK),install -D -m 0755 $(HUGESLAB_SINK) $(S)$(BINDIR)/hugeslab-sink)
 	$(if $(HUGESLAB_SOURCE),install -D -m 0755 $(HUGESLAB_SOURCE) $(S)$(BINDIR)/hugeslab-source)
+	$(if $(HUGESLAB_NBD),install -D -m 0755 $(HUGESLAB_NBD) $(S)$(SBINDIR)/hugeslab-nbd)
 	install -D -m 0644 udev/60-hugeslab.rules $(S)$(UDEVDIR)/60-hugeslab.rules
 	@set -e; for m in $(MAN_PAGES); do \
 		sec=$${m##*.}; \
@@ -169,6 +171,7 @@ endif
 	install -m 0644 packaging/modules-load.d/hugeslab.conf \
 		$(S)$(DOCDIR)/examples/modules-load.d/hugeslab.conf
 	install -m 0644 packaging/hugeslab-memlock.conf $(S)$(DOCDIR)/examples/systemd/hugeslab-memlock.conf
+	install -m 0644 packaging/hugeslab-nbd.service $(S)$(DOCDIR)/examples/systemd/hugeslab-nbd.service
 	install -m 0644 packaging/limits.d/hugeslab.conf $(S)$(DOCDIR)/examples/limits.d/hugeslab.conf
 	install -m 0644 $(DOCS) $(S)$(DOCDIR)/
 

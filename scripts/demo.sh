@@ -11,7 +11,11 @@
 #   2. the same with the recv(2) receive path (--recv plain);
 #   3. hugeslab-sink --baseline (malloc per record, buffered write, free),
 #      same load, then --verify;
-# and prints the runs side by side.
+# and prints the runs side by side. Then the main job, on this host:
+# hugeslab-nbd beside nbd-server, nbdkit and qemu-nbd on one backing file,
+# each driven by fio's nbd engine (bench/nbd/run.sh, 256 MiB), in one
+# table (the NBD table needs bash and python3, so it runs on the host in
+# both modes; HS_DEMO_NO_NBD=1 skips it).
 #
 # Usage: scripts/demo.sh [--host] [--seconds N] [--kver KVER]
 #   --host      no VM: run on this machine with the library's fallback
@@ -166,6 +170,25 @@ echo "  copies per byte: user-space copies of payload bytes, plus 1 for the"
 echo "  kernel's copy into the page cache of a buffered write. CPU time is the"
 echo "  sink process's (user + system); page cache growth is Cached + Buffers"
 echo "  - Shmem during the run. Logs: $OUT"
+
+if [[ ${HS_DEMO_NO_NBD:-0} != 1 ]]; then
+	step "NBD: hugeslab-nbd and the servers people run today, driven by fio (host)"
+	if [[ -f userspace/nbd/Makefile ]] && ! make -s -C userspace/nbd all >>"$OUT/build.log" 2>&1; then
+		echo "demo: building hugeslab-nbd failed (see $OUT/build.log); peers only"
+	fi
+	if bench/nbd/run.sh --file-mb 256 --out "$OUT/nbd" >"$OUT/nbd.log" 2>&1; then
+		grep -E '^(- (loopback|hugeslab-nbd|nbd-server|nbdkit|qemu-nbd)|\|)' "$OUT/nbd/results.md"
+		grep -A4 '^Goals' "$OUT/nbd/results.md" || true
+		if grep -q '| no' "$OUT/nbd/results.md"; then
+			echo "demo: NBD data verification failed, see $OUT/nbd" >&2
+			rc=1
+		fi
+	else
+		tail -n 20 "$OUT/nbd.log"
+		echo "demo: the NBD comparison failed, see $OUT/nbd.log" >&2
+		rc=1
+	fi
+fi
 if ((rc)); then
 	echo "demo: a run or its verification failed (status $rc), see $log" >&2
 	exit 1

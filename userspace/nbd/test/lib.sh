@@ -65,7 +65,7 @@ stop_server() {
 	SRV_PID=
 	[ $rc -eq 0 ] || fail "server exited $rc"
 	grep -q " 0 buffers held at exit" "$W/srv.err" || fail "buffers held at exit"
-	if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$W/srv.err"; then
+	if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer\|ThreadSanitizer" "$W/srv.err"; then
 		fail "sanitizer report"
 	fi
 }

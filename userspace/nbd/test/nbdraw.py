@@ -80,7 +80,8 @@ class Server:
         if expect_clean:
             check(rc == 0, "server exited %d" % rc)
             check(" 0 buffers held at exit" in text, "buffers held at exit")
-            for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer",
+                        "ThreadSanitizer"):
                 check(bad not in text, "sanitizer report: " + bad)
         return text
 

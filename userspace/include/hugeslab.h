@@ -259,6 +259,13 @@ void hs_pool_config_init(struct hs_pool_config *cfg);
  * buffers of @cfg->buf_size that never straddle a 2 MiB slab and start on a
  * 4 KiB boundary, and creates the statistics region. Not for the data path.
  *
+ * The library's own data-path structures are locked in memory too, so that
+ * a get or put never takes a major fault: the buffer metadata (16 bytes per
+ * 4 KiB of pool, kept in the statistics file, so in /dev/shm by default),
+ * the shared store (4 bytes per buffer and 1 bit per 4 KiB) and each
+ * thread's cache (one page or so, made on the thread's first get). They
+ * count against RLIMIT_MEMLOCK like the fallback backends' buffers.
+ *
  * Return: the pool, or NULL with errno set: EINVAL for a bad configuration
  * (unknown flag, non-zero reserved field, size out of range, bad name);
  * EEXIST for %HS_POOL_NAMED with the name of a live module pool;

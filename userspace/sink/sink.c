@@ -39,6 +39,15 @@
 #include "sink.h"
 
 #define HS_RECV_BUDGET	(4U << 20)	/* bytes per connection per wakeup */
+/*
+ * Small records are coalesced: a chunk ends on a record, so its last page
+ * is partial and is written again at the start of the next chunk. Writing
+ * only once 64 KiB are complete (or the oldest complete record has waited
+ * 2 ms: the ack waits that long at most) bounds that to one page per
+ * 64 KiB, or per 2 ms of a trickle, instead of one page per wakeup.
+ */
+#define HS_COALESCE_BYTES	(64U << 10)
+#define HS_COALESCE_NS		2000000ULL
 #define HS_MAX_EVENTS	64
 #define TAG_RECV	1
 
@@ -63,6 +72,7 @@ struct conn {
 	struct hs_idx_ent *ents;	/* complete records not yet written */
 	uint32_t nents, ents_cap;
 	uint64_t ents_payload;
+	uint64_t pend_ns;	/* when the oldest of them was complete */
 
 	struct chunk *q_head, *q_tail;	/* writes in submission order */
 	unsigned int q_len;
@@ -446,6 +456,7 @@ static int conn_flush(struct conn *c)
 	c->nents = c->ents_cap = 0;
 	c->ents_payload = 0;
 	c->flushed = c->rec_start;
+	c->pend_ns = 0;
 	if (opt.baseline)
 		c->buf = NULL;	/* the chunk owns the malloc'd record */
 	else
@@ -777,6 +788,8 @@ static void conn_eof(struct conn *c, const char *why)
 	conn_close(c, why);
 }
 
+static void conn_release_empty(struct conn *c);
+
 static void conn_read_zc(struct conn *c)
 {
 	uint32_t budget = 0;
@@ -827,14 +840,49 @@ static void conn_read_zc(struct conn *c)
 		if (r > 0 && conn_relocate(c))
 			return;
 	}
-	/* Nothing more for now: write what is complete so it can be acked,
-	 * and give the buffer back when nothing partial is left in it. */
-	if (c->nents && conn_flush(c))
+	/* Nothing more for now: write what is complete once there is
+	 * enough of it (else conn_coalesced() does, soon), and give the
+	 * buffer back when nothing is left in it. */
+	if (c->nents && c->rec_start - (c->flushed & ~(HS_DIO_ALIGN - 1)) >= HS_COALESCE_BYTES &&
+	    conn_flush(c))
 		return;
-	if (c->buf && c->pos == c->rec_start && c->state == ST_HDR) {
+	if (c->nents && !c->pend_ns)
+		c->pend_ns = hs_now_ns();
+	conn_release_empty(c);
+}
+
+static void conn_release_empty(struct conn *c)
+{
+	if (c->buf && !c->nents && c->pos == c->rec_start && c->state == ST_HDR) {
 		buf_unref(c->buf);
 		c->buf = NULL;
 	}
+}
+
+/*
+ * Write the complete records that conn_read_zc() left waiting for more
+ * once the oldest has waited HS_COALESCE_NS (not as soon as the loop is
+ * idle: between the records of a trickle it always is). Returns true
+ * while some still wait (the loop then polls every millisecond).
+ */
+static bool conn_coalesced(void)
+{
+	uint64_t now = hs_now_ns();
+	bool waiting = false;
+	struct conn *c;
+
+	for (c = conns; c; c = c->all_next) {
+		if (!c->nents || !c->pend_ns || c->closing || c->in_x)
+			continue;
+		if (now - c->pend_ns >= HS_COALESCE_NS) {
+			if (conn_flush(c))
+				continue;
+			conn_release_empty(c);
+		} else {
+			waiting = true;
+		}
+	}
+	return waiting;
 }
 
 /* --baseline: malloc per record, recv into it, buffered write, free. */
@@ -1420,7 +1468,7 @@ static void summary(double secs, uint64_t rss_after_kb)
 			"acks=%llu\nack_blocked=%llu\nack_short=%llu\n"
 			"durable_acks=%d\nsyncs=%llu\ncommits=%llu\nidx_bytes=%llu\n"
 			"disk_per_payload=%.4f\ndisk_per_payload_with_index=%.4f\n"
-			"recovered=%llu\nrecovered_cut=%llu\n",
+			"recovered=%llu\nrecovered_cut=%llu\nwrites=%llu\n",
 			opt.baseline ? "baseline" : "zerocopy",
 			pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc",
 			opt.baseline ? "pwrite-buffered" : wio_name(),
@@ -1437,7 +1485,8 @@ static void summary(double secs, uint64_t rss_after_kb)
 			(unsigned long long)st.idx_bytes,
 			st.bytes ? (double)st.disk_bytes / (double)st.bytes : 0,
 			st.bytes ? (double)(st.disk_bytes + st.idx_bytes) / (double)st.bytes : 0,
-			(unsigned long long)st.recovered, (unsigned long long)st.recovered_cut);
+			(unsigned long long)st.recovered, (unsigned long long)st.recovered_cut,
+			(unsigned long long)st.chunks);
 		fclose(f);
 	}
 }
@@ -1803,6 +1852,7 @@ static int run(void)
 	struct epoll_event evs[HS_MAX_EVENTS];
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t next_tick;
+	bool coalescing = false;
 	int wfd;
 
 	sigaction(SIGINT, &sa, NULL);
@@ -1839,7 +1889,7 @@ static int run(void)
 		int i, n, timeout;
 		bool idle;
 
-		timeout = (sync_pending || istage_n) ? 0 : 200;
+		timeout = (sync_pending || istage_n) ? 0 : coalescing ? 1 : 200;
 		n = epoll_wait(ep, evs, HS_MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			return -1;
@@ -1858,6 +1908,8 @@ static int run(void)
 					conn_read(c);
 			}
 		}
+		if (!opt.baseline)
+			coalescing = conn_coalesced();
 		reap_and_commit(idle);
 		if (use_ms)
 			ms_serve();

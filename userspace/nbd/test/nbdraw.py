@@ -46,10 +46,15 @@ def workdir():
     return w
 
 
+SERVERS = []
+
+
 class Server:
-    """hugeslab-nbd on a free loopback port; stderr in W/srv.err."""
+    """hugeslab-nbd on a free loopback port; stderr in W/srv.err. A server
+    still running when the test ends (it failed) is killed by run()."""
 
     def __init__(self, w, args, binary=None, wrap=()):
+        SERVERS.append(self)
         self.w = w
         self.bin = binary or os.path.join(os.environ["HS_BIN"], "hugeslab-nbd")
         self.err = open(os.path.join(w, "srv.err"), "ab")
@@ -181,10 +186,27 @@ class Conn:
         self.s.close()
 
 
+def kill_servers():
+    for srv in SERVERS:
+        if srv.p.poll() is None:
+            try:
+                os.kill(srv.pid, signal.SIGKILL)	# the server, also under strace
+            except ProcessLookupError:
+                pass
+            srv.p.kill()
+            srv.p.wait()
+
+
+def on_sigterm(signo, frame):
+    raise Fail("killed by SIGTERM (the runner's timeout)")
+
+
 def run(main):
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         main()
     except (Fail, EOFError, OSError, subprocess.TimeoutExpired) as e:
         print("FAIL: %s: %s" % (T, e), flush=True)
+        kill_servers()
         sys.exit(1)
     sys.exit(0)

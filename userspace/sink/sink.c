@@ -1431,6 +1431,9 @@ static void summary(double secs, uint64_t rss_after_kb)
 	printf("  backend            %s\n", pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc");
 	printf("  receive path       %s\n", recv_name());
 	printf("  write engine       %s\n", opt.baseline ? "pwrite (buffered)" : wio_name());
+	if (wio_fixed_failed())
+		printf("  fixed buffers      registration FAILED (%s): writes from unregistered buffers\n",
+		       wio_fixed_status());
 	printf("  bytes              %llu (%.1f MiB)\n", (unsigned long long)st.bytes, (double)st.bytes / 1048576.0);
 	printf("  records            %llu\n", (unsigned long long)st.records);
 	printf("  acks               %s\n", ack_meaning());
@@ -1468,7 +1471,7 @@ static void summary(double secs, uint64_t rss_after_kb)
 			"acks=%llu\nack_blocked=%llu\nack_short=%llu\n"
 			"durable_acks=%d\nsyncs=%llu\ncommits=%llu\nidx_bytes=%llu\n"
 			"disk_per_payload=%.4f\ndisk_per_payload_with_index=%.4f\n"
-			"recovered=%llu\nrecovered_cut=%llu\nwrites=%llu\n",
+			"recovered=%llu\nrecovered_cut=%llu\nwrites=%llu\nfixed_buffers=%s%s\n",
 			opt.baseline ? "baseline" : "zerocopy",
 			pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc",
 			opt.baseline ? "pwrite-buffered" : wio_name(),
@@ -1486,7 +1489,8 @@ static void summary(double secs, uint64_t rss_after_kb)
 			st.bytes ? (double)st.disk_bytes / (double)st.bytes : 0,
 			st.bytes ? (double)(st.disk_bytes + st.idx_bytes) / (double)st.bytes : 0,
 			(unsigned long long)st.recovered, (unsigned long long)st.recovered_cut,
-			(unsigned long long)st.chunks);
+			(unsigned long long)st.chunks, wio_fixed_failed() ? "failed: " : "",
+			opt.baseline ? "not used" : wio_fixed_status());
 		fclose(f);
 	}
 }

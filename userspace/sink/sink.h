@@ -57,6 +57,9 @@ struct chunk {
 /* Write engines (wio.c). */
 int wio_init(struct hs_pool *pool, int fd, enum io_mode mode, bool quiet);
 const char *wio_name(void);
+/* "registered", "not used", or why registration failed */
+const char *wio_fixed_status(void);
+bool wio_fixed_failed(void);
 int wio_submit(struct chunk *ch);	/* sync engines complete at once */
 int wio_reap(bool wait);		/* completions processed, or -1 */
 int wio_pollfd(void);			/* -1 if nothing to poll */

@@ -6,7 +6,8 @@
  *	buffers in pieces of at most 1 GiB (cut on 2 MiB boundaries, so no
  *	buffer is split); completions are reaped by the event loop through
  *	the ring's fd. Falls back to plain IORING_OP_WRITE when registration
- *	fails (RLIMIT_MEMLOCK).
+ *	fails (RLIMIT_MEMLOCK), and says so: on stderr even under -q, and in
+ *	the summary (wio_fixed_status()).
  * plain: pwrite(2) in the caller, completing at once.
  */
 #include <errno.h>
@@ -30,6 +31,7 @@
 static int wio_fd = -1;
 static unsigned int inflight;
 static const char *engine = "pwrite";
+static int fixed_err;	/* errno of a failed buffer registration */
 
 #ifdef HAVE_LIBURING
 static struct io_uring ring;
@@ -92,9 +94,13 @@ static int uring_init(struct hs_pool *pool, bool quiet)
 	}
 	ret = io_uring_register_buffers(&ring, iov, nregs);
 	if (ret < 0) {
-		if (!quiet)
-			fprintf(stderr, "hugeslab-sink: io_uring_register_buffers: %s; using IORING_OP_WRITE\n",
-				strerror(-ret));
+		/* Not silenced by -q: every write now pins and unpins the
+		 * pool's pages itself, which is slower and is what a too small
+		 * RLIMIT_MEMLOCK looks like. */
+		(void)quiet;
+		fixed_err = -ret;
+		fprintf(stderr, "hugeslab-sink: io_uring_register_buffers: %s; writes use IORING_OP_WRITE from unregistered buffers\n",
+			strerror(-ret));
 		nregs = 0;
 		return 0;
 	}
@@ -168,6 +174,22 @@ int wio_init(struct hs_pool *pool, int fd, enum io_mode mode, bool quiet)
 const char *wio_name(void)
 {
 	return engine;
+}
+
+const char *wio_fixed_status(void)
+{
+#ifdef HAVE_LIBURING
+	if (fixed)
+		return "registered";
+	if (fixed_err)
+		return strerror(fixed_err);
+#endif
+	return "not used";
+}
+
+bool wio_fixed_failed(void)
+{
+	return fixed_err != 0;
 }
 
 static int plain_write(struct chunk *ch)

@@ -27,6 +27,7 @@ BASE_PKGS=(
 	dkms udev openssl
 	debhelper dh-dkms man-db
 	libjemalloc-dev libgoogle-perftools-dev libdpdk-dev gnuplot-nox
+	flex bison bc libelf-dev libssl-dev
 	nbd-server nbd-client nbdkit libnbd-bin qemu-utils fio e2fsprogs strace
 	dmsetup
 )

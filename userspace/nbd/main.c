@@ -242,6 +242,10 @@ static int start_workers(struct server *s, unsigned int n)
 		cfg.pool = s->pool;
 		/* Tag 0 is "untagged": workers use 1..HS_MAX_TAGS-1. */
 		cfg.tag = 1 + i % (HS_MAX_TAGS - 1);
+		/* A quarter of the pool, at least one maximum request. */
+		cfg.conn_bufs = (unsigned int)(hs_pool_nr_bufs(s->pool) / 4);
+		if (cfg.conn_bufs < NBD_MAX_BUFS)
+			cfg.conn_bufs = NBD_MAX_BUFS;
 		snprintf(tname, sizeof(tname), "nbd-worker%u", i);
 		hs_tag_name(s->pool, cfg.tag, tname);
 		s->workers[i] = worker_start(&cfg);

@@ -61,6 +61,7 @@ struct worker_cfg {
 	unsigned int idx;
 	struct hs_pool *pool;
 	unsigned int tag;	/* owner tag of this worker's buffers */
+	unsigned int conn_bufs;	/* most buffers one connection may hold */
 };
 
 struct worker *worker_start(const struct worker_cfg *cfg);

@@ -31,6 +31,12 @@
  *
  * No allocation per request: each connection has NBD_SLOTS request slots,
  * allocated with it. A connection with every slot in use stops reading.
+ *
+ * Fairness: one connection holds at most cfg.conn_bufs buffers (a quarter
+ * of the pool, and never less than one maximum request). A client that
+ * stops reading its replies thus stalls itself, not the others; its next
+ * request waits only for its own requests, which need nothing more to
+ * finish, so this adds no deadlock either.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -91,6 +97,9 @@ struct conn {
 	bool disc;			/* NBD_CMD_DISC or shutdown: no more reads */
 	bool stalled;
 	bool reaped;			/* on the worker's reap list */
+	bool self_wait;			/* @pending waits for our own buffers */
+	bool kicked;			/* on the worker's kick list */
+	unsigned int held;		/* pool buffers held by its requests */
 	unsigned int ops;		/* SQEs in flight that point into it */
 	unsigned int in_aux;		/* items at the aux thread */
 	unsigned int active;		/* slots in use */
@@ -103,6 +112,7 @@ struct conn {
 	struct conn *next, *prev;
 	struct conn *stall_next;
 	struct conn *reap_next;
+	struct conn *kick_next;
 	struct req slots[NBD_SLOTS];
 };
 
@@ -131,6 +141,7 @@ struct worker {
 	unsigned int conn_seq;
 	struct conn *stall_head, *stall_tail;
 	struct conn *reap;
+	struct conn *kick;
 	uint64_t held;
 	struct worker_stats st;		/* read by main with atomic loads */
 	char desc[96];
@@ -227,13 +238,19 @@ static void set_ud(struct io_uring_sqe *sqe, void *p, unsigned int t)
 
 /* ---- buffers and slots ---- */
 
+static unsigned int bufs_needed(const struct req *q)
+{
+	return (q->r.length + NBD_BUF_SIZE - 1) / NBD_BUF_SIZE;
+}
+
 static bool reserve(struct worker *w, struct req *q)
 {
-	unsigned int n = (q->r.length + NBD_BUF_SIZE - 1) / NBD_BUF_SIZE;
+	unsigned int n = bufs_needed(q);
 
 	if (hs_get_bulk(w->cfg.pool, q->bufs, n))
 		return false;
 	q->nbufs = n;
+	q->c->held += n;
 	w->held += n;
 	__atomic_store_n(&w->st.bufs_held, w->held, __ATOMIC_RELAXED);
 	return true;
@@ -244,6 +261,13 @@ static void release(struct worker *w, struct req *q)
 	if (!q->nbufs)
 		return;
 	hs_put_bulk(w->cfg.pool, q->bufs, q->nbufs);
+	q->c->held -= q->nbufs;
+	/* Its next request waited for these: retried at the end of the turn. */
+	if (q->c->self_wait && !q->c->kicked && !q->c->dead) {
+		q->c->kicked = true;
+		q->c->kick_next = w->kick;
+		w->kick = q->c;
+	}
 	w->held -= q->nbufs;
 	__atomic_store_n(&w->st.bufs_held, w->held, __ATOMIC_RELAXED);
 	q->nbufs = 0;
@@ -351,6 +375,7 @@ static void conn_fail(struct conn *c, const char *why, bool bad)
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->pending) {
 		stall_remove(c);
+		c->self_wait = false;
 		slot_put(c, c->pending);
 		c->pending = NULL;
 	}
@@ -568,6 +593,43 @@ static void retry_stalled(struct worker *w)
 	}
 }
 
+static void admit(struct conn *c, struct req *q)
+{
+	struct worker *w = c->w;
+
+	if (c->held + bufs_needed(q) > w->cfg.conn_bufs) {
+		c->pending = q;
+		c->self_wait = true;
+		STAT_ADD(w, stalls, 1);
+		return;
+	}
+	/* Waiters first: a big request is not overtaken forever. */
+	if (w->stall_head || !reserve(w, q)) {
+		stall_add(c, q);
+		return;
+	}
+	start_rw(c, q);
+}
+
+/* Connections whose own buffers came back: admit their waiting request. */
+static void run_kicks(struct worker *w)
+{
+	struct conn *c;
+
+	while ((c = w->kick)) {
+		struct req *q = c->pending;
+
+		w->kick = c->kick_next;
+		c->kicked = false;
+		if (c->dead || !c->self_wait || !q ||
+		    c->held + bufs_needed(q) > w->cfg.conn_bufs)
+			continue;
+		c->self_wait = false;
+		c->pending = NULL;
+		admit(c, q);
+	}
+}
+
 static void dispatch(struct conn *c, struct req *q)
 {
 	struct worker *w = c->w;
@@ -591,12 +653,7 @@ static void dispatch(struct conn *c, struct req *q)
 		conn_read_next(c);
 		return;
 	default:
-		/* Waiters first: a big request is not overtaken forever. */
-		if (w->stall_head || !reserve(w, q)) {
-			stall_add(c, q);
-			return;
-		}
-		start_rw(c, q);
+		admit(c, q);
 	}
 }
 
@@ -961,6 +1018,7 @@ static void *worker_main(void *arg)
 			n++;
 		}
 		io_uring_cq_advance(&w->ring, n);
+		run_kicks(w);
 		if (w->stall_head)
 			retry_stalled(w);
 		while (w->reap) {

@@ -21,7 +21,9 @@ export PATH
 SERVER=$(cat /payload/server)
 # Negative control (run.sh --negative noflush): nbd-server without
 # "flush = true" does not advertise SEND_FLUSH, so the kernel sends no
-# FLUSH and the FLUSH test must fail.
+# FLUSH and the FLUSH test must fail. --negative nomodule: hugeslab.ko is
+# in the payload but not loaded, the library falls back to memfd and the
+# pool test must fail.
 NEGATIVE=$(cat /payload/negative 2>/dev/null)
 FLUSH=true
 [ "$NEGATIVE" = noflush ] && FLUSH=false
@@ -47,14 +49,17 @@ check() { # check NAME CMD...: one TAP line from a command's status
 	fi
 }
 # The numbers of this test: bail out of the rest when the device is gone.
-echo "1..14"
+echo "1..15"
 echo "# kernel $(uname -r), server $SERVER, disk $DISK"
 
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
 # The pool from /dev/hugeslab when the payload has the module (check.sh
 # builds it per kernel); without it libhugeslab uses its fallback backend.
-if [ -f /payload/hugeslab.ko ]; then
+if [ "$NEGATIVE" = nomodule ]; then
+	n=$((n + 1))
+	echo "ok $n - hugeslab.ko # SKIP negative control: not loaded"
+elif [ -f /payload/hugeslab.ko ]; then
 	check "hugeslab.ko loaded for the server's pool" insmod /payload/hugeslab.ko
 else
 	n=$((n + 1))
@@ -104,6 +109,24 @@ CONF
 }
 check "$SERVER serves $DISK on 127.0.0.1:$PORT" start_server
 SPID=$(cat $T/server.pid 2>/dev/null)
+# With the module loaded, hugeslab-nbd's pool must be the device's memory,
+# not the library's fallback: the kernel's own map of the process says so.
+if [ -f /payload/hugeslab.ko ] && [ "$SERVER" = hugeslab-nbd ]; then
+	pool_from_device() {
+		# The module hands the VMA to the pool's shmem file "hugeslab" on
+		# its own mount (module/backing.c), so that is the name in maps;
+		# the library's fallback would show /memfd:hugeslab or no file.
+		grep -E ' (/dev)?/hugeslab( \(deleted\))?$' "/proc/$SPID/maps" | sed 's/^/# /' | grep . && return 0
+		echo "# server: $(grep -m1 ' pool ' $T/server.log)"
+		ls -l /dev/hugeslab
+		grep -v '/payload/bin' "/proc/$SPID/maps" | awk '$6 != ""' | head -n 12
+		return 1
+	}
+	check "the server's pool is mapped from /dev/hugeslab" pool_from_device
+else
+	n=$((n + 1))
+	echo "ok $n - pool from /dev/hugeslab # SKIP no module or not hugeslab-nbd"
+fi
 
 # shellcheck disable=SC2086 # EXPORT is "" or two words
 check "nbd-client -b 4096 -C 2 connects $NBD" \
@@ -207,4 +230,4 @@ check "files read back identical after a remount" fs_verify
 nbd-client -d $NBD >/dev/null 2>&1
 [ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 sleep 0.5
-sed 's/^/# server: /' $T/server.log 2>/dev/null | tail -n 5
+{ head -n 1 $T/server.log; tail -n 1 $T/server.log; } 2>/dev/null | sed 's/^/# server: /'

@@ -13,6 +13,8 @@
 #   --out     default build/vm-nbd-KVER
 #   --negative noflush   negative control: nbd-server without FLUSH
 #             support; the FLUSH test must fail
+#   --negative nomodule  negative control: hugeslab.ko not loaded; the
+#             pool-from-/dev/hugeslab test must fail
 # Ends with scripts/vm/run.sh's "vm KVER: N passed, N failed, N skipped".
 set -euo pipefail
 
@@ -27,7 +29,7 @@ while (($#)); do
 	--kver) KVER=${2:?}; shift 2 ;;
 	--out) OUT=${2:?}; shift 2 ;;
 	--server) SERVER=${2:?}; shift 2 ;;
-	--negative) NEGATIVE=${2:?}; SERVER=nbd-server; shift 2 ;;
+	--negative) NEGATIVE=${2:?}; shift 2 ;;
 	-h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "nbd vm test: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -38,6 +40,7 @@ PL=$OUT/payload
 rm -rf "$PL"
 mkdir -p "$PL/bin" "$PL/etc"
 
+[[ $NEGATIVE == noflush ]] && SERVER=nbd-server
 if [[ -z $SERVER ]]; then
 	SERVER=nbd-server
 	if [[ -f $TOP/userspace/nbd/Makefile ]] &&

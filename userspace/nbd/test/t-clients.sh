@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Unmodified clients: nbdinfo (block sizes, flags, --list), nbdcopy over
+# Unmodified clients: nbdinfo (block sizes, flags, --list, over TCP and the
+# Unix socket), nbdcopy over
 # four connections (multi-conn) and back with a checksum, qemu-img convert
 # to and from nbd://, fio's nbd engine with verify=crc32c.
 . "$(dirname "$0")/lib.sh"
@@ -7,7 +8,7 @@ need nbdinfo nbdcopy qemu-img fio
 
 mkimg a.img 128M
 mkimg b.img 64M
-start_server --pool 64M --threads 2 "$W/a.img" --name second "$W/b.img"
+start_server --pool 64M --threads 2 --unix "$W/nbd.sock" "$W/a.img" --name second "$W/b.img"
 
 nbdinfo --json "nbd://127.0.0.1:$PORT" >"$W/info.json" || fail "nbdinfo"
 python3 - "$W/info.json" <<'PY' || fail "nbdinfo: wrong export info"
@@ -26,6 +27,8 @@ nbdinfo --list "nbd://127.0.0.1:$PORT" >"$W/list.txt" || fail "nbdinfo --list"
 grep -q 'export="a.img"' "$W/list.txt" && grep -q 'export="second"' "$W/list.txt" ||
 	fail "nbdinfo --list: $(cat "$W/list.txt")"
 nbdinfo "$(uri nosuch)" >/dev/null 2>&1 && fail "unknown export accepted"
+nbdinfo --size "nbd+unix:///second?socket=$W/nbd.sock" >"$W/usize.txt" || fail "nbdinfo over the Unix socket"
+[ "$(cat "$W/usize.txt")" = 67108864 ] || fail "Unix socket: size $(cat "$W/usize.txt")"
 
 head -c 96M /dev/urandom >"$W/src.bin"
 nbdcopy --connections=4 --requests=16 "$W/src.bin" "$(uri a.img)" || fail "nbdcopy to server"
@@ -47,3 +50,6 @@ grep -q "err= 0" "$W/fio.txt" || fail "fio reported errors"
 log "fio nbd engine, 64 MiB random writes QD16, verify=crc32c: ok"
 
 stop_server
+if [ -e "$W/nbd.sock" ]; then
+	fail "Unix socket left behind after exit"
+fi

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# A source that reads its acks slowly: records every 20 us for 3 s, a
+# A source that reads its acks slowly: records every 20 us for 4 s, a
 # 4 KiB receive buffer, one 16-byte read every 300 us, no reads while it
 # sends; --fsync none, so that each wakeup commits and acks. The sink's
 # socket fills: ack sends return EAGAIN or go out in part. Every ack frame
@@ -12,7 +12,7 @@
 check_odirect
 start_sink --exit-after 1 --fsync none
 "$SOURCE" -C "127.0.0.1:$PORT" -q --acked-out "$W/acked" --summary "$W/source.sum" \
-	-c 1 -t 3 -s 64-512 -w 1G --pace 20 --ack-delay 300 >"$W/source.out" 2>"$W/source.err" &
+	-c 1 -t 4 -s 64-512 -w 1G --pace 20 --ack-delay 300 >"$W/source.out" 2>"$W/source.err" &
 src=$!
 i=0
 while kill -0 $src 2>/dev/null && [ $i -lt 300 ]; do

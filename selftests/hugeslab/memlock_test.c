@@ -235,4 +235,65 @@ TEST_F(memlock, limit_still_bounds_pools)
 	EXPECT_EQ(0, as_limited_nobody(over_limit, self->fds));
 }
 
+#define FAIL_NTH	"/sys/module/hugeslab/parameters/test_fail_nth"
+
+static int set_fail_nth(int n)
+{
+	FILE *f = fopen(FAIL_NTH, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%d\n", n) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+/*
+ * With step n failing: ENOMEM, and the user's whole limit is free again.
+ * Returns 1 after a failure, 0 when CREATE had fewer than n steps.
+ */
+static int create_with_failure(int *fds)
+{
+	int ret = hs_create(fds[0], POOL_SIZE);
+
+	if (!ret)
+		return 0;
+	if (ret != -ENOMEM)
+		return 10;
+	/* The hook has fired; a leaked charge, even of a slab, refuses this. */
+	if (hs_create(fds[1], LIMIT))
+		return 11;
+	return 1;
+}
+
+/*
+ * Every failure point of an unprivileged CREATE (which has one more than
+ * root's: the user's entry in the memlock count) gives the charge back.
+ */
+TEST_F(memlock, every_unprivileged_create_step)
+{
+	int n, i, ret, failures = 0;
+
+	if (access(FAIL_NTH, F_OK))
+		SKIP(return, "no " FAIL_NTH);
+	for (n = 1; n < 64; n++) {
+		for (i = 0; i < 3; i++) {
+			if (self->fds[i] < 0)
+				self->fds[i] = hs_open();
+			ASSERT_LE(0, self->fds[i]);
+		}
+		ASSERT_EQ(0, set_fail_nth(n));
+		ret = as_limited_nobody(create_with_failure, self->fds);
+		ASSERT_EQ(0, set_fail_nth(0));
+		ASSERT_EQ(0, hs_wait_pinned(0, 2000));
+		if (!ret)
+			break;
+		ASSERT_EQ(1, ret) TH_LOG("step %d", n);
+		failures++;
+	}
+	TH_LOG("unprivileged CREATE of 3 slabs: %d failure points", failures);
+	/* pool, arrays, charge, memlock entry, backing, register, 3 slabs */
+	EXPECT_LE(9, failures);
+}
+
 TEST_HARNESS_MAIN

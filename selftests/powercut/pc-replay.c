@@ -2,27 +2,30 @@
 /*
  * pc-replay: power cuts from a dm-log-writes log.
  *
- *   pc-replay -l LOG -t TARGET -n DATA_BYTES -a ACKLOG [-c MAX_CUTS]
- *             [-o ACKED_FILE -- VERIFY_CMD ARGS...]
+ *   pc-replay -l LOG -t TARGET -a ACKLOG [-n DATA_BYTES] [-c MAX_CUTS]
+ *             [-o ACKED_FILE -- CMD ARGS...]
  *
- * TARGET (zeroed, at least as large as the logged device) is brought, in
- * log order, to the state of each cut point: before the first entry, and
- * right after every FLUSH or FUA entry. Nothing that a device could have
- * lost is replayed (see lwlog.h). At the cut after FLUSH/FUA entry f_j,
- * every ack whose mark comes before the next FLUSH/FUA entry f_{j+1} (any
- * ack at all, after the last one) must verify: a power cut just before
- * f_{j+1} leaves the disk as f_j left it. With more than MAX_CUTS cut
- * points (default 200), MAX_CUTS of them, evenly spread and including the
- * first and the last, are checked; all are replayed.
+ * TARGET (at least as large as the logged device, and holding what the
+ * logged device held when logging started) is brought, in log order, to
+ * the state of each cut point: before the first entry, and right after
+ * every FLUSH or FUA entry. Nothing that a device could have lost is
+ * replayed (see lwlog.h). At the cut after FLUSH/FUA entry f_j, every ack
+ * whose mark comes before the next FLUSH/FUA entry f_{j+1} (any ack at
+ * all, after the last one) must verify: a power cut just before f_{j+1}
+ * leaves the disk as f_j left it. With more than MAX_CUTS cut points
+ * (default 200), MAX_CUTS of them, evenly spread and including the first
+ * and the last, are checked; all are replayed.
  *
  * At each checked cut:
- *   - records.c scans the first DATA_BYTES of TARGET for intact records;
- *     every acked record must be there (the independent check);
+ *   - with -n, records.c scans the first DATA_BYTES of TARGET (a raw data
+ *     device) for intact records; every acked record must be there;
  *   - with "--", ACKED_FILE gets "stream seq" lines (the highest acked seq
- *     per stream) and VERIFY_CMD (the sink's --verify --acked) must exit 0.
+ *     per stream) and CMD (e.g. a script that mounts a snapshot of TARGET
+ *     and runs pc-check and the sink's --verify --acked) must exit 0; its
+ *     environment has PC_CUT, the number of log entries replayed.
  *
- * Prints the figures; exit 0 when nothing was lost and every VERIFY_CMD
- * passed, 1 when something was lost or a VERIFY_CMD failed, 2 on errors.
+ * Prints the figures; exit 0 when nothing was lost and every CMD passed, 1
+ * when something was lost or a CMD failed, 2 on errors.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,8 +81,9 @@ static int acked_raise(struct acked *ak, const struct ack *a)
 	return 0;
 }
 
-static int run_verify(const struct opts *o, const struct acked *ak)
+static int run_verify(const struct opts *o, const struct acked *ak, size_t cut)
 {
+	char cutbuf[24];
 	FILE *f = fopen(o->acked_out, "w");
 	int st;
 	pid_t pid;
@@ -96,6 +100,9 @@ static int run_verify(const struct opts *o, const struct acked *ak)
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
+		/* The command may want to know where it is (its messages). */
+		snprintf(cutbuf, sizeof(cutbuf), "%zu", cut);
+		setenv("PC_CUT", cutbuf, 1);
 		execvp(o->verify[0], o->verify);
 		_exit(127);
 	}
@@ -167,7 +174,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		o->verify = argv + optind;
-	if (!o->log || !o->target || !o->acklog || !o->data_len ||
+	/* Something must be checked: the built-in scan, a command, or both. */
+	if (!o->log || !o->target || !o->acklog || (!o->data_len && !o->verify) ||
 	    o->max_cuts < 2 || (!o->verify != !o->acked_out))
 		return -1;
 	return 0;
@@ -181,7 +189,7 @@ int main(int argc, char **argv)
 	struct lw_log log;
 	struct opts o;
 	size_t *cut, ncut = 0, i, j, next_ack = 0, pos = 0, picked = 0;
-	uint64_t hi = 0;
+	uint64_t hi = 0, distinct = 0;
 	char err[ACKS_ERR_MAX];
 	int tfd, ret, status = 2;
 
@@ -242,13 +250,13 @@ int main(int argc, char **argv)
 			continue;
 		picked++;
 		fg.cuts++;
-		ret = check_cut(&o, tfd, hi, &ak, &fg, cut[j]);
+		ret = o.data_len ? check_cut(&o, tfd, hi, &ak, &fg, cut[j]) : 0;
 		if (ret) {
 			fprintf(stderr, "pc-replay: scan: %s\n", strerror(-ret));
 			goto out_fd;
 		}
 		if (o.verify && ak.nr) {
-			ret = run_verify(&o, &ak);
+			ret = run_verify(&o, &ak, cut[j]);
 			if (ret < 0) {
 				fprintf(stderr, "pc-replay: verify: %s\n", strerror(-ret));
 				goto out_fd;
@@ -262,8 +270,18 @@ int main(int argc, char **argv)
 	}
 	printf("pc-replay: %zu log entries, %zu FLUSH/FUA cut points + the empty disk, %zu acks\n",
 	       log.nr, ncut - 1, al.nr);
+	for (i = 0; i < ak.nr; i++)
+		distinct += ak.seq[i];
+	if (!o.data_len) {
+		/* The command did the checking and keeps its own figures. */
+		printf("pc-replay: cut points tried %zu, command failed at %zu; %" PRIu64
+		       " distinct records acked\n", fg.cuts, fg.verify_fail, distinct);
+		status = fg.verify_fail ? 1 : 0;
+		goto out_fd;
+	}
 	printf("pc-replay: cut points tried %zu, acked records checked %zu, records lost %zu"
-	       ", verify failures %zu\n", fg.cuts, fg.checks, fg.lost, fg.verify_fail);
+	       ", verify failures %zu; %" PRIu64 " distinct records acked\n",
+	       fg.cuts, fg.checks, fg.lost, fg.verify_fail, distinct);
 	if (fg.lost)
 		printf("pc-replay: worst cut: %zu lost at entry %zu\n", fg.worst_lost,
 		       fg.worst_cut);

@@ -4,37 +4,42 @@
 # The power-cut lane, inside the test VM (scripts/vm/run.sh, payload built
 # by selftests/powercut/run-vm.sh). Prints TAP.
 #
-# /dev/vda is cut with dm-linear into: BASE (the sink's disk: data, then
-# index), LOG (dm-log-writes' log) and SCRATCH (the replay target, laid out
-# like BASE). Per run: BASE under a log-writes target, hugeslab-sink on
-# its data and index parts, hugeslab-source over loopback with
-# --acked-log into a FIFO read by pc-mark (a dm mark per ack), then
-# pc-replay tries the cut points on SCRATCH and checks every acked record,
-# independently and with the sink's own --verify --acked.
+# /dev/vda is cut with dm-linear into: BASE (an ext4 file system holding
+# the sink's data file and index), LOG (dm-log-writes' log), SCRATCH (the
+# replay target) and COW (for the snapshot cut-check.sh mounts). Per run:
+# BASE under a log-writes target, mounted; hugeslab-sink on DIR/data and
+# DIR/data.idx; hugeslab-source over loopback with --acked-log into a FIFO
+# read by pc-mark (a dm mark per ack); then pc-replay brings SCRATCH to
+# each cut point and cut-check.sh checks every acked record there,
+# independently (pc-check) and with the sink's own --verify --acked.
 #
 # The workload: CONNS connections (streams), BYTES in all, record sizes
-# SIZES. Run 1 uses durable acks and must lose nothing; run 2, the negative
-# control, uses --fsync none and must lose acked records. Both use the same
-# workload.
+# SIZES. Run 1 uses the sink's default acks, which must be durable, and
+# must lose nothing; run 2, the negative control, uses --fsync none and
+# must lose acked records.
 set -u
 
 P=/payload
 DISK=${HUGESLAB_TEST_DISK:-/dev/vda}
-DURABLE_FSYNC=${PC_DURABLE_FSYNC:-batch}
+# Empty: the sink's default policy, which must be durable (issue 11).
+DURABLE_FSYNC=${PC_DURABLE_FSYNC:-}
 BYTES=${PC_BYTES:-8M}
 SIZES=${PC_SIZES:-512-64K}
 CONNS=${PC_CONNS:-2}
-MAX_CUTS=${PC_MAX_CUTS:-60}
-# Layout in MiB. The log holds every write (with a sector of header each)
-# and every mark.
-DATA_MB=24
-IDX_MB=4
-BASE_MB=$((DATA_MB + IDX_MB))
-LOG_MB=160
+WINDOW=${PC_WINDOW:-1M}
+MAX_CUTS=${PC_MAX_CUTS:-30}
+# Layout in MiB (run-vm.sh gives the disk 416 MiB). The log holds every
+# write (with a sector of header each) and every mark.
+BASE_MB=96
+LOG_MB=192
+COW_MB=16
 T=/tmp/powercut
+M=$T/fs
 n=0
 
 export PATH="$P:$P/sink/bin:$PATH"
+export PC_SCRATCH_SECTORS=$((BASE_MB * 2048))
+export MKE2FS_CONFIG=$P/mke2fs.conf
 
 sect() { echo $(($1 * 2048)); }
 
@@ -59,69 +64,82 @@ dm() {
 		{ [ "$1" != create ] || [ -b "/dev/mapper/$2" ]; }
 }
 
-zero() {
-	dd if=/dev/zero of="$1" bs=1M count="$2" conv=fsync 2>/dev/null
-}
-
 setup() {
-	mkdir -p "$T"
+	mkdir -p "$T" "$M"
 	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
 	[ -f $P/hugeslab.ko ] && insmod $P/hugeslab.ko 2>/dev/null
-	dm create pc-base --table "0 $(sect $BASE_MB) linear $DISK 0" &&
-		dm create pc-log --table "0 $(sect $LOG_MB) linear $DISK $(sect $BASE_MB)" &&
-		dm create pc-scratch --table "0 $(sect $BASE_MB) linear $DISK $(sect $((BASE_MB + LOG_MB)))"
+	at=0
+	for part in base:$BASE_MB log:$LOG_MB scratch:$BASE_MB cow:$COW_MB; do
+		mb=${part#*:}
+		dm create "pc-${part%:*}" --table "0 $(sect "$mb") linear $DISK $(sect $at)" ||
+			return 1
+		at=$((at + mb))
+	done
 }
 
-# run NAME FSYNC: one logged run and its replay; sets RESULT (pc-replay's
-# figures line) and returns pc-replay's exit status (0 nothing lost, 1 lost,
-# 2 error) or 2 when the run itself failed.
+# run NAME FSYNC: one logged run and its replay. Sets RESULT (the figures)
+# and returns 0 (nothing lost), 1 (lost or verify failed) or 2 (error).
 run() {
 	name=$1
 	policy=$2
 	RESULT=
-	rm -f "$T/acks.fifo" "$T/acklog-$name" "$T/acked"
-	# The log-writes target and the replay both assume a zeroed start.
-	zero /dev/mapper/pc-base $BASE_MB && zero /dev/mapper/pc-scratch $BASE_MB &&
-		zero /dev/mapper/pc-log 1 || return 2
-	dm create pc-lw --table "0 $(sect $BASE_MB) log-writes /dev/mapper/pc-base /dev/mapper/pc-log" &&
-		dm create pc-data --table "0 $(sect $DATA_MB) linear /dev/mapper/pc-lw 0" &&
-		dm create pc-idx --table "0 $(sect $IDX_MB) linear /dev/mapper/pc-lw $(sect $DATA_MB)" ||
+	rm -f "$T/acks.fifo" "$T/acklog-$name" "$T/acked" "$T/tally-$name"
+	# A fresh file system; the replay target starts as a copy of it, the
+	# log empty. No lazy init: no background writes during the run.
+	# commit=60: ext4's periodic journal commit cannot make an ack durable
+	# by luck within the run; only the sink's own syncs do.
+	step=mkfs
+	# The full path: busybox's own mke2fs applet knows no ext4.
+	if ! {
+		$P/mke2fs -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 \
+		/dev/mapper/pc-base >"$T/mkfs.log" 2>&1 &&
+		step=copy &&
+		dd if=/dev/mapper/pc-base of=/dev/mapper/pc-scratch bs=1M conv=fsync 2>>"$T/mkfs.log" &&
+		dd if=/dev/zero of=/dev/mapper/pc-log bs=1M count=1 conv=fsync 2>>"$T/mkfs.log" &&
+		step=log-writes &&
+		dm create pc-lw --table "0 $(sect $BASE_MB) log-writes /dev/mapper/pc-base /dev/mapper/pc-log" &&
+		step=mount &&
+		mount -t ext4 -o commit=60 /dev/mapper/pc-lw "$M" 2>"$T/mount.log" &&
+		mkfifo "$T/acks.fifo"
+	}; then
+		echo "# run $name: $step failed"
 		return 2
-	mkfifo "$T/acks.fifo" || return 2
+	fi
 	pc-mark pc-lw "$T/acklog-$name" <"$T/acks.fifo" >"$T/mark-$name.log" 2>&1 &
 	mpid=$!
-	hugeslab-sink -d /dev/mapper/pc-data -i /dev/mapper/pc-idx --fsync "$policy" \
+	# shellcheck disable=SC2086 # no policy: no option
+	hugeslab-sink -d "$M/data" -i "$M/data.idx" ${policy:+--fsync $policy} \
 		-p 16M --exit-after "$CONNS" -q --summary "$T/sink-$name.sum" >"$T/sink-$name.log" 2>&1 &
 	spid=$!
 	rc=0
-	hugeslab-source -c "$CONNS" -n "$BYTES" -s "$SIZES" -w 1M --acked-log "$T/acks.fifo" -q \
-		>"$T/source-$name.log" 2>&1 || rc=$?
+	hugeslab-source -c "$CONNS" -n "$BYTES" -s "$SIZES" -w "$WINDOW" \
+		--acked-log "$T/acks.fifo" -q >"$T/source-$name.log" 2>&1 || rc=$?
 	wait $spid || rc=$((rc + 100))
 	wait $mpid || rc=$((rc + 1000))
-	# Removing the target logs the writes no flush covered, after every mark.
-	dm remove pc-data && dm remove pc-idx && dm remove pc-lw || rc=$((rc + 10000))
+	# Unmounting and removing the target log what no flush covered, after
+	# every mark.
+	umount "$M" && dm remove pc-lw || rc=$((rc + 10000))
 	if [ $rc -ne 0 ]; then
-		echo "# run $name: source/sink/pc-mark/dmsetup status $rc"
+		echo "# run $name: source/sink/pc-mark/umount status $rc"
 		return 2
 	fi
-	dm create pc-sdata --table "0 $(sect $DATA_MB) linear /dev/mapper/pc-scratch 0" &&
-		dm create pc-sidx --table "0 $(sect $IDX_MB) linear /dev/mapper/pc-scratch $(sect $DATA_MB)" ||
-		return 2
 	rc=0
-	pc-replay -l /dev/mapper/pc-log -t /dev/mapper/pc-scratch -n $((DATA_MB << 20)) \
-		-a "$T/acklog-$name" -c "$MAX_CUTS" -o "$T/acked" -- \
-		hugeslab-sink --verify -d /dev/mapper/pc-sdata -i /dev/mapper/pc-sidx \
-		--acked "$T/acked" >"$T/replay-$name.log" 2>&1 || rc=$?
-	grep -v '^verify:' "$T/replay-$name.log" | sed 's/^/# /'
-	RESULT=$(grep 'cut points tried' "$T/replay-$name.log" | sed 's/^pc-replay: //')
-	dm remove pc-sdata
-	dm remove pc-sidx
+	pc-replay -l /dev/mapper/pc-log -t /dev/mapper/pc-scratch -a "$T/acklog-$name" \
+		-c "$MAX_CUTS" -o "$T/acked" -- sh $P/cut-check.sh "$T/acked" "$T/tally-$name" \
+		>"$T/replay-$name.log" 2>&1 || rc=$?
+	grep -v '^verify:' "$T/replay-$name.log" | head -n 30 | sed 's/^/# /'
+	cuts=$(sed -n 's/^pc-replay: cut points tried \([0-9]*\),.*/\1/p' "$T/replay-$name.log")
+	distinct=$(sed -n 's/^pc-replay: .*; \([0-9]*\) distinct records acked$/\1/p' "$T/replay-$name.log")
+	RESULT=$(awk -v cuts="${cuts:-?}" -v d="${distinct:-?}" '
+		{ c += $4; l += $6; if ($8 != "ok") v++ }
+		END { printf "cut points tried %s, acked records checked %d, records lost %d, verify failures %d; %s distinct records acked\n", cuts, c, l, v, d }' \
+		"$T/tally-$name" 2>/dev/null)
 	return $rc
 }
 
 echo "1..3"
 if setup; then
-	tap ok "powercut: dm-log-writes over $DISK (base ${BASE_MB}M, log ${LOG_MB}M)"
+	tap ok "powercut: dm-log-writes over $DISK (ext4 ${BASE_MB}M, log ${LOG_MB}M)"
 else
 	tap "not ok" "powercut: dm-log-writes setup"
 	fail_out "dmsetup failed"
@@ -132,10 +150,11 @@ t0=$(date +%s)
 run durable "$DURABLE_FSYNC"
 rc=$?
 echo "# durable run: $(($(date +%s) - t0)) s"
-if [ $rc -eq 0 ] && [ -n "$RESULT" ]; then
-	tap ok "powercut: --fsync $DURABLE_FSYNC: $RESULT"
+what="--fsync ${DURABLE_FSYNC:-default} ($(sed -n 's/^ *acks *//p' "$T/sink-durable.log" 2>/dev/null))"
+if [ $rc -eq 0 ] && echo "$RESULT" | grep -q 'records lost 0, verify failures 0'; then
+	tap ok "powercut: $what: $RESULT"
 else
-	tap "not ok" "powercut: --fsync $DURABLE_FSYNC: ${RESULT:-no result} (status $rc)"
+	tap "not ok" "powercut: $what: ${RESULT:-no result} (status $rc)"
 	fail_out "durable run"
 fi
 

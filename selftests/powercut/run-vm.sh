@@ -6,17 +6,22 @@
 # TAP log and its "vm KVER: N passed, N failed, N skipped" line; exit 0
 # only if everything passed.
 #
-#   selftests/powercut/run-vm.sh --kver KVER [--out DIR]
+#   selftests/powercut/run-vm.sh --kver KVER [--out DIR] [--sink-bin DIR]
+#
+# --sink-bin: take static hugeslab-sink and hugeslab-source from DIR instead
+# of building them (to run the lane against a deliberately broken sink).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 KVER=
 OUT=
+SINK_BIN=
 while (($#)); do
 	case "$1" in
 	--kver) KVER=${2:?}; shift 2 ;;
 	--out) OUT=${2:?}; shift 2 ;;
-	*) echo "usage: $0 --kver KVER [--out DIR]" >&2; exit 2 ;;
+	--sink-bin) SINK_BIN=${2:?}; shift 2 ;;
+	*) echo "usage: $0 --kver KVER [--out DIR] [--sink-bin DIR]" >&2; exit 2 ;;
 	esac
 done
 [[ -n $KVER ]] || { echo "$0: --kver is required" >&2; exit 2; }
@@ -25,16 +30,19 @@ OUT=${OUT:-$BUILD/vm-powercut-$KVER}
 PAYLOAD=$BUILD/payload-powercut-$KVER
 
 make -s -C "$TOP/selftests/powercut" OUT="$BUILD/powercut"
-make -s -C "$TOP/userspace/sink" build/static/hugeslab-sink build/static/hugeslab-source
+if [[ -z $SINK_BIN ]]; then
+	make -s -C "$TOP/userspace/sink" build/static/hugeslab-sink build/static/hugeslab-source
+	SINK_BIN=$TOP/userspace/sink/build/static
+fi
 
 rm -rf "$PAYLOAD"
 mkdir -p "$PAYLOAD/sink/bin"
-cp "$TOP/selftests/powercut/run-guest.sh" "$BUILD/powercut/pc-replay" \
-	"$BUILD/powercut/pc-mark" "$PAYLOAD/"
-# dmsetup is dynamically linked: run.sh copies its libraries.
-cp "$(command -v dmsetup)" "$PAYLOAD/"
-cp "$TOP/userspace/sink/build/static/hugeslab-sink" \
-	"$TOP/userspace/sink/build/static/hugeslab-source" "$PAYLOAD/sink/bin/"
+cp "$TOP/selftests/powercut/run-guest.sh" "$TOP/selftests/powercut/cut-check.sh" \
+	"$BUILD/powercut/pc-replay" "$BUILD/powercut/pc-mark" "$BUILD/powercut/pc-check" \
+	"$PAYLOAD/"
+# dmsetup and mke2fs are dynamically linked: run.sh copies their libraries.
+cp "$(command -v dmsetup)" "$(command -v mke2fs)" /etc/mke2fs.conf "$PAYLOAD/"
+cp "$SINK_BIN/hugeslab-sink" "$SINK_BIN/hugeslab-source" "$PAYLOAD/sink/bin/"
 # With the module the sink's pool is hugeslab's; without it, the library's
 # fallback backend (the lane is about the disk, not the pool).
 if [[ -f $BUILD/module-$KVER/hugeslab.ko ]]; then
@@ -42,4 +50,5 @@ if [[ -f $BUILD/module-$KVER/hugeslab.ko ]]; then
 fi
 
 exec "$TOP/scripts/vm/run.sh" --kver "$KVER" --payload "$PAYLOAD" --out "$OUT" \
-	--mem 1024 --disk-mb 224 --timeout 600 --modules "dm-mod dm-log-writes"
+	--mem 1024 --disk-mb 416 --timeout 600 \
+	--modules "dm-mod dm-log-writes dm-snapshot ext4 crc32c_generic"

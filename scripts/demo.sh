@@ -176,7 +176,7 @@ if [[ ${HS_DEMO_NO_NBD:-0} != 1 ]]; then
 	if [[ -f userspace/nbd/Makefile ]] && ! make -s -C userspace/nbd all >>"$OUT/build.log" 2>&1; then
 		echo "demo: building hugeslab-nbd failed (see $OUT/build.log); peers only"
 	fi
-	if bench/nbd/run.sh --file-mb 256 --out "$OUT/nbd" >"$OUT/nbd.log" 2>&1; then
+	if bench/nbd/run.sh --file-mb 256 --reps 1 --out "$OUT/nbd" >"$OUT/nbd.log" 2>&1; then
 		grep -E '^(- (loopback|hugeslab-nbd|nbd-server|nbdkit|qemu-nbd)|\|)' "$OUT/nbd/results.md"
 		grep -A4 '^Goals' "$OUT/nbd/results.md" || true
 		if grep -q '| no' "$OUT/nbd/results.md"; then

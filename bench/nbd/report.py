@@ -29,25 +29,56 @@ def num(x):
         return None
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def aggregate(reps):
+    """One row from its repetitions: medians, the maximum of peak RSS, and
+    verified only if every repetition was."""
+    out = dict(reps[0])
+    for k in ("mbps", "cpu_s_per_gb", "p50_us", "p99_us", "cache_growth_mib", "peak_rss_mib"):
+        xs = [num(r[k]) for r in reps if num(r[k]) is not None]
+        if not xs:
+            continue
+        v = max(xs) if k == "peak_rss_mib" else median(xs)
+        out[k] = "%.2f" % v if k == "cpu_s_per_gb" else "%.1f" % v
+    mb = [num(r["mbps"]) for r in reps if num(r["mbps"]) is not None]
+    out["mbps_range"] = "%.0f-%.0f" % (min(mb), max(mb)) if len(mb) > 1 else ""
+    out["reps"] = len(reps)
+    bad = [r["verified"] for r in reps if r["verified"] != "yes"]
+    out["verified"] = bad[0] if bad else "yes"
+    return out
+
+
 def load(d):
-    rows, machine, skips, servers, clients, meta = {}, {}, {}, {}, [], []
+    raw, mach, skips, servers, clients, meta = {}, {}, {}, {}, [], []
     with open(os.path.join(d, "results.tsv")) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
             if p[0] == "row" and p[1] != "server":
-                rows[(p[1], p[2])] = dict(zip(COLS, p[3:]))
+                r = dict(zip(COLS, p[3:]))
+                rep = p[3 + len(COLS)] if len(p) > 3 + len(COLS) else "1"
+                raw[(p[1], p[2], rep)] = r
             elif p[0] == "machine":
-                machine[p[1]] = p[2]
+                mach.setdefault(p[1], []).append(num(p[2]) or 0)
             elif p[0] == "skip":
                 skips[p[1]] = p[2]
             elif p[0] == "server":
                 servers[p[1]] = p[3]
-    # A write is verified only by its read-back: the read checks the crc32c
-    # headers the write laid down.
-    for (s, w), r in rows.items():
-        rd = rows.get((s, w.replace("write", "read")))
+    # A write is verified only by its read-back in the same repetition: the
+    # read checks the crc32c headers the write laid down.
+    for (s, w, rep), r in raw.items():
+        rd = raw.get((s, w.replace("write", "read"), rep))
         if w.endswith("write") and (rd is None or rd["verified"] != "yes"):
             r["verified"] = "no (read-back)" if r["verified"] == "yes" else r["verified"]
+    groups = {}
+    for (s, w, rep), r in sorted(raw.items()):
+        groups.setdefault((s, w), []).append(r)
+    rows = {k: aggregate(v) for k, v in groups.items()}
+    machine = {k: "%.1f" % median(v) for k, v in mach.items()}
     path = os.path.join(d, "clients.tsv")
     if os.path.exists(path):
         with open(path) as f:
@@ -71,13 +102,15 @@ def table(d):
     out = ["# NBD servers side by side", ""]
     for m in meta:
         out.append("- %s: %s" % (m[0], " ".join(m[1:])))
+    nrep = max([r["reps"] for r in rows.values()] or [1])
+    out.append("- repetitions: %d, competitors interleaved; medians, peak RSS the maximum" % nrep)
     out.append("- loopback TCP (one connection): %s MB/s" % machine.get("loopback_tcp_mbps", "?"))
     for s, io in servers.items():
         out.append("- %s: %s" % (s, io))
     for s, why in skips.items():
         out.append("- %s: skipped (%s)" % (s, why))
     out += ["",
-            "| workload | server | MB/s | vs O_DIRECT | vs best peer | CPU s/GB | p50 ms | p99 ms "
+            "| workload | server | MB/s (range) | vs O_DIRECT | vs best peer | CPU s/GB | p50 ms | p99 ms "
             "| peak RSS MiB | page cache MiB | verified |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     order = ["odirect", "hugeslab-nbd"] + PEERS
@@ -91,8 +124,9 @@ def table(d):
                 continue
             name = "fio O_DIRECT (machine)" if s == "odirect" else s
             lat = ["%.2f" % (num(r[k]) / 1000) if num(r[k]) is not None else "-" for k in ("p50_us", "p99_us")]
+            mbps = r["mbps"] + (" (%s)" % r["mbps_range"] if r.get("mbps_range") else "")
             out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                w, name, r["mbps"], "1.00×" if s == "odirect" else ratio(r["mbps"], base),
+                w, name, mbps, "1.00×" if s == "odirect" else ratio(r["mbps"], base),
                 "-" if s == "odirect" else ratio(r["mbps"], best),
                 r["cpu_s_per_gb"], lat[0], lat[1], r["peak_rss_mib"], r["cache_growth_mib"], r["verified"]))
     geo = {w: rows.get(("odirect", w)) for w in WORKLOADS}

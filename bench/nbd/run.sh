@@ -20,6 +20,10 @@
 # growth of the backing file (fincore), data verified (fio verify).
 #
 #   bench/nbd/run.sh [--smoke] [--out DIR] [--servers LIST] [--file-mb N]
+#                    [--reps N]
+#   --reps     repetitions (default 3, smoke 1): each runs the baselines and
+#              every server in turn, so competitors are interleaved; the
+#              tables show medians (peak RSS: the maximum)
 #   --smoke    tiny sizes (32 MiB file, 2 MiB "storm" requests), then checks
 #              that every row exists and verified; ends "N passed, N failed"
 #   --servers  comma-separated subset (default: all available)
@@ -38,6 +42,7 @@ SMOKE=0
 OUT=
 SERVERS=
 FILE_MB=512
+REPS=
 
 while (($#)); do
 	case $1 in
@@ -45,6 +50,7 @@ while (($#)); do
 	--out) OUT=${2:?}; shift 2 ;;
 	--servers) SERVERS=${2:?}; shift 2 ;;
 	--file-mb) FILE_MB=${2:?}; shift 2 ;;
+	--reps) REPS=${2:?}; shift 2 ;;
 	-h | --help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "nbd bench: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -61,12 +67,15 @@ if ((SMOKE)); then
 	RAND_MB=4
 	STORM_BS_MB=2
 	LOOP_MB=256
+	REPS=${REPS:-1}
 else
 	OUT=${OUT:-$TOP/build/bench/nbd}
 	RAND_MB=64
 	STORM_BS_MB=32
 	LOOP_MB=2048
+	REPS=${REPS:-3}
 fi
+[[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "nbd bench: --reps must be a positive integer" >&2; exit 2; }
 if ! [[ $FILE_MB =~ ^[1-9][0-9]*$ ]] || ((FILE_MB % 32)); then
 	echo "nbd bench: --file-mb must be a multiple of 32" >&2
 	exit 2
@@ -88,7 +97,7 @@ FILE=${NBD_BENCH_FILE:-$OUT/backing.img}
 TSV=$OUT/results.tsv
 CLIENTS_TSV=$OUT/clients.tsv
 : >"$CLIENTS_TSV"
-printf 'row\tserver\tworkload\tmbps\tcpu_s_per_gb\tp50_us\tp99_us\tpeak_rss_mib\tcache_growth_mib\tverified\tbytes\tjobs\tqd\tbs\n' >"$TSV"
+printf 'row\tserver\tworkload\tmbps\tcpu_s_per_gb\tp50_us\tp99_us\tpeak_rss_mib\tcache_growth_mib\tverified\tbytes\tjobs\tqd\tbs\trep\n' >"$TSV"
 
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -139,7 +148,7 @@ fio_job() {
 # run_one SERVER WORKLOAD...: one fio run with measurement; appends a row.
 run_one() {
 	local srv=$1 name=$2 rw=$3 bs=$4 jobs=$5 qd=$6 size=$7
-	local d=$OUT/$srv job engine ddir res cpu rss c0 c1 verified=yes
+	local d=$RD/$srv job engine ddir res cpu rss c0 c1 verified=yes
 	job=$d/$name.fio
 	if [[ $srv == odirect ]]; then
 		engine=$'ioengine=io_uring\ndirect=1\nfilename='"$FILE"
@@ -178,15 +187,15 @@ run_one() {
 		cpugb=$(awk -v c="$cpu" -v b="$bytes" 'BEGIN { printf "%.2f", (b > 0 ? c / (b / 1e9) : 0) }')
 		rssm=$(awk -v r="$rss" 'BEGIN { printf "%.1f", r / 1024 }')
 	fi
-	printf 'row\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$srv" "$name" "$mbps" "$cpugb" \
+	printf 'row\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$srv" "$name" "$mbps" "$cpugb" \
 		"$p50" "$p99" "$rssm" "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", (b - a) / 1048576 }')" \
-		"$verified" "$bytes" "$jobs" "$qd" "$bs" >>"$TSV"
-	log "$srv $name: $mbps MB/s, verified $verified"
+		"$verified" "$bytes" "$jobs" "$qd" "$bs" "$rep" >>"$TSV"
+	log "$srv $name (repetition $rep/$REPS): $mbps MB/s, verified $verified"
 }
 
 run_workloads() {
 	local srv=$1 w
-	mkdir -p "$OUT/$srv"
+	mkdir -p "$RD/$srv"
 	for w in "${WORKLOADS[@]}"; do
 		# shellcheck disable=SC2086 # the fields are words
 		run_one "$srv" $w
@@ -220,9 +229,12 @@ fallocate -l "$((FILE_MB))M" "$FILE" || { log "cannot create $FILE"; echo "0 pas
 dd if=/dev/zero of="$FILE" bs=1M count=1 oflag=direct conv=notrunc status=none ||
 	{ log "$FILE: O_DIRECT not supported by this file system"; echo "0 passed, 1 failed"; exit 1; }
 
+for rep in $(seq 1 "$REPS"); do
+# Logs, fio jobs and JSON of repetition N in OUT/rN/SERVER/.
+RD=$OUT/r$rep
 log "machine: loopback TCP, $LOOP_MB MiB"
 lo=$("$PY" "$HERE/loopback.py" "$LOOP_MB") || lo=0
-printf 'machine\tloopback_tcp_mbps\t%s\n' "$lo" >>"$TSV"
+printf 'machine\tloopback_tcp_mbps\t%s\t%s\n' "$lo" "$rep" >>"$TSV"
 log "machine: fio O_DIRECT on $FILE"
 run_workloads odirect
 
@@ -234,14 +246,15 @@ for srv in ${SERVERS//,/ }; do
 	fi
 	port=$(free_port)
 	log "$srv on 127.0.0.1:$port ($(srv_io "$srv"))"
-	if ! srv_start "$srv" "$FILE" "$port" "$OUT/$srv"; then
+	if ! srv_start "$srv" "$FILE" "$port" "$RD/$srv"; then
 		printf 'skip\t%s\tdid not start\n' "$srv" >>"$TSV"
 		continue
 	fi
 	printf 'server\t%s\t%s\t%s\n' "$srv" "$SRV_PID" "$(srv_io "$srv")" >>"$TSV"
-	clients_check "$srv" "$FILE" "$OUT/$srv"
+	clients_check "$srv" "$FILE" "$RD/$srv"
 	run_workloads "$srv"
 	srv_stop
+done
 done
 rm -f "$FILE"
 echo "meta	loadavg_end	$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.tsv"

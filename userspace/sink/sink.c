@@ -48,6 +48,9 @@
  */
 #define HS_COALESCE_BYTES	(64U << 10)
 #define HS_COALESCE_NS		2000000ULL
+/* multishot: completions smaller than this are copied behind the records
+ * waiting in the connection's buffer instead of written on their own */
+#define HS_MS_COPY_MAX		(16U << 10)
 #define HS_MAX_EVENTS	64
 #define TAG_RECV	1
 
@@ -1157,11 +1160,15 @@ static void ms_process(struct conn *c, char *x, uint32_t n)
 	uint32_t off = 0, tail;
 	int r;
 
-	/* 1: a record open in the connection's buffer takes the first bytes */
+	/* 1: a record open in the connection's buffer takes the first bytes;
+	 * a small completion goes there whole, behind the records waiting to
+	 * be coalesced (a copy of at most HS_MS_COPY_MAX bytes instead of a
+	 * 4 KiB write of its own) */
 	while (c->buf) {
 		uint32_t have = c->pos - c->rec_start, want, k;
 
-		if (!have && c->state == ST_HDR) {
+		if (!have && c->state == ST_HDR &&
+		    (n - off >= HS_MS_COPY_MAX || c->pos + (n - off) > opt.buf_size)) {
 			if (c->nents && conn_flush(c))
 				goto out;
 			buf_unref(c->buf);	/* writes keep their own refs */
@@ -1199,21 +1206,29 @@ static void ms_process(struct conn *c, char *x, uint32_t n)
 		c->buf = NULL;
 		goto out;
 	}
-	if (c->nents && conn_flush(c)) {
+	/* written once HS_COALESCE_BYTES are complete, else they wait in x
+	 * (conn_coalesced()) and the next small completions join them */
+	if (c->nents && c->rec_start - (c->flushed & ~(HS_DIO_ALIGN - 1)) >= HS_COALESCE_BYTES &&
+	    conn_flush(c)) {
 		c->buf = NULL;
 		goto out;
 	}
 	tail = n - c->rec_start;
-	if (!tail) {
+	if (!tail && !c->nents) {
 		c->buf = NULL;
 		goto out;
 	}
-	/* 3: x keeps the record cut by its end; the next bytes are copied
-	 * after it. One that does not fit in x moves to another buffer. */
+	/* 3: x keeps the records waiting and the record cut by its end; the
+	 * next bytes are copied after it. One that does not fit in x moves
+	 * to another buffer. */
+	if (c->nents && !c->pend_ns)
+		c->pend_ns = hs_now_ns();
 	if (r > 0)
 		ms_new_asm(c);
 	return;
 out:
+	if (c->buf && c->nents && !c->pend_ns)
+		c->pend_ns = hs_now_ns();
 	buf_unref(x);
 }
 

@@ -30,6 +30,8 @@ sectors=$(cat "/sys/class/block/${disk##*/}/size" 2>/dev/null || echo 0)
 if [ "$sectors" -ge $((512 * 2048)) ]; then big=256M; else big=64M; fi
 export HS_BIG="${HS_BIG:-$big}" HS_EXPECT_BACKEND=hugeslab
 export HS_TEST_TIMEOUT="${HS_TEST_TIMEOUT:-150}"
+# TCG: a 20 us sleep lasts milliseconds, so the slow-ack test sends longer
+export HS_SLOW_ACKS_SECS="${HS_SLOW_ACKS_SECS:-30}"
 mkdir -p "$HS_TMP"
 echo "# sink tests on $(uname -r), disk $disk, big transfer $HS_BIG"
 # HS_TESTS: a subset, e.g. "t-e2e-big t-exhaust"

@@ -53,8 +53,16 @@ int sock_listen_tcp(const char *hostport, unsigned int *port)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	/*
+	 * Numeric first: it needs no NSS modules, which a static binary in a
+	 * minimal VM does not have; names only when that fails.
+	 */
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
 	ret = getaddrinfo(hl ? host : NULL, serv, &hints, &res);
+	if (ret == EAI_NONAME && hl) {
+		hints.ai_flags &= ~AI_NUMERICHOST;
+		ret = getaddrinfo(host, serv, &hints, &res);
+	}
 	if (ret) {
 		errno = ret == EAI_SYSTEM ? errno : EADDRNOTAVAIL;
 		return -1;

@@ -69,14 +69,21 @@ static inline bool hugeslab_get_file_unless_zero(struct file *file)
  * shmem's ->mmap became ->mmap_prepare upstream (6.18, Lorenzo Stoakes'
  * mmap_prepare conversions): the VMA is then described by a vm_area_desc,
  * not set up in place, and ->mmap is NULL.  __compat_vma_mmap_prepare()
- * (HAVE_COMPAT_VMA_MMAP_PREPARE) runs a given ->mmap_prepare against an
- * existing VMA, as stacked filesystems do.  A kernel that has mmap_prepare
- * but not that helper cannot map pools, and hugeslab_backing_init()
- * refuses to load there instead of calling a NULL ->mmap.
+ * (HAVE_COMPAT_VMA_MMAP_PREPARE), renamed __compat_vma_mmap() later
+ * (HAVE_COMPAT_VMA_MMAP), runs a given ->mmap_prepare against an existing
+ * VMA, as stacked filesystems do.  A kernel that has mmap_prepare but
+ * neither helper cannot map pools, and hugeslab_backing_init() refuses to
+ * load there instead of calling a NULL ->mmap.
  */
+#if defined(HAVE_COMPAT_VMA_MMAP)
+#define hugeslab_mmap_prepare_vma	__compat_vma_mmap
+#elif defined(HAVE_COMPAT_VMA_MMAP_PREPARE)
+#define hugeslab_mmap_prepare_vma	__compat_vma_mmap_prepare
+#endif
+
 static inline bool hugeslab_can_mmap(const struct file_operations *fops)
 {
-#ifdef HAVE_COMPAT_VMA_MMAP_PREPARE
+#ifdef hugeslab_mmap_prepare_vma
 	if (fops->mmap_prepare)
 		return true;
 #endif
@@ -87,9 +94,9 @@ static inline int hugeslab_call_mmap(const struct file_operations *fops,
 				     struct file *file,
 				     struct vm_area_struct *vma)
 {
-#ifdef HAVE_COMPAT_VMA_MMAP_PREPARE
+#ifdef hugeslab_mmap_prepare_vma
 	if (fops->mmap_prepare)
-		return __compat_vma_mmap_prepare(fops, file, vma);
+		return hugeslab_mmap_prepare_vma(fops, file, vma);
 #endif
 	return fops->mmap(file, vma);
 }

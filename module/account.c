@@ -135,24 +135,24 @@ static struct hugeslab_memlock *memlock_find(kuid_t uid)
 	return NULL;
 }
 
-/* Take @pages from the current user's RLIMIT_MEMLOCK, for @pool. */
-static int charge_memlock(struct hugeslab_pool *pool, unsigned long pages)
+/*
+ * Take @pages from the current user's RLIMIT_MEMLOCK, for @pool.  @spare
+ * becomes the user's entry if it has none yet, and is freed otherwise.
+ */
+static int charge_memlock(struct hugeslab_pool *pool, unsigned long pages,
+			  struct hugeslab_memlock *spare)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK);
-	struct hugeslab_memlock *ml, *spare;
+	struct hugeslab_memlock *ml;
 	kuid_t uid = current_uid();
 	int ret = 0;
 
 	/* mlock(2) says EPERM when the limit forbids locking at all. */
-	if (!limit)
+	if (!limit) {
+		kfree(spare);
 		return -EPERM;
+	}
 	limit = limit == RLIM_INFINITY ? ULONG_MAX : limit >> PAGE_SHIFT;
-
-	/* Allocated up front, for a user without a pool yet. */
-	spare = hugeslab_fail_nth() ? NULL :
-		kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
-	if (!spare)
-		return -ENOMEM;
 
 	spin_lock(&memlock_lock);
 	ml = memlock_find(uid);
@@ -193,24 +193,39 @@ static void uncharge_memlock(struct hugeslab_memlock *ml, unsigned long pages)
  * hugeslab_charge() - take a new pool's size from every limit
  * @pool: pool with @size set; on success its charge fields are filled
  *
- * Return: 0, -ENOMEM over the cap or RLIMIT_MEMLOCK, -EPERM when the
- * memlock limit is zero and the caller lacks CAP_IPC_LOCK.
+ * Return: 0, -ENOMEM over the cap or RLIMIT_MEMLOCK (counted and
+ * announced as a limit failure) or without memory for the user's memlock
+ * entry (not counted), -EPERM when the memlock limit is zero and the
+ * caller lacks CAP_IPC_LOCK.
  */
 int hugeslab_charge(struct hugeslab_pool *pool)
 {
 	unsigned long pages = pool->size >> PAGE_SHIFT;
+	struct hugeslab_memlock *spare = NULL;
 	u32 reason;
 	int ret;
 
+	/*
+	 * The user's entry in the memlock count may be needed; allocated
+	 * first, so that running out of memory here is no limit failure.
+	 */
+	if (!capable(CAP_IPC_LOCK)) {
+		spare = hugeslab_fail_nth() ? NULL :
+			kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+		if (!spare)
+			return -ENOMEM;
+	}
+
 	ret = charge_cap(pool->size);
 	if (ret) {
+		kfree(spare);
 		reason = HUGESLAB_FAIL_CAP;
 		goto fail;
 	}
 	pool->cap_charged = pool->size;
 
-	if (!capable(CAP_IPC_LOCK)) {
-		ret = charge_memlock(pool, pages);
+	if (spare) {
+		ret = charge_memlock(pool, pages, spare);
 		if (ret) {
 			atomic64_sub(pool->size, &pinned_bytes);
 			pool->cap_charged = 0;

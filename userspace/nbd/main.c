@@ -242,8 +242,12 @@ static int start_workers(struct server *s, unsigned int n)
 		cfg.pool = s->pool;
 		/* Tag 0 is "untagged": workers use 1..HS_MAX_TAGS-1. */
 		cfg.tag = 1 + i % (HS_MAX_TAGS - 1);
-		/* A quarter of the pool, at least one maximum request. */
-		cfg.conn_bufs = (unsigned int)(hs_pool_nr_bufs(s->pool) / 4);
+		/*
+		 * Half of the pool, at least one maximum request: every
+		 * request takes a 2 MiB buffer, so a 256 MiB pool still
+		 * admits 64 small requests of one connection at once (QD 64).
+		 */
+		cfg.conn_bufs = (unsigned int)(hs_pool_nr_bufs(s->pool) / 2);
 		if (cfg.conn_bufs < NBD_MAX_BUFS)
 			cfg.conn_bufs = NBD_MAX_BUFS;
 		snprintf(tname, sizeof(tname), "nbd-worker%u", i);

@@ -32,8 +32,8 @@
  * No allocation per request: each connection has NBD_SLOTS request slots,
  * allocated with it. A connection with every slot in use stops reading.
  *
- * Fairness: one connection holds at most cfg.conn_bufs buffers (a quarter
- * of the pool, and never less than one maximum request). A client that
+ * Fairness: one connection holds at most cfg.conn_bufs buffers (half of
+ * the pool, and never less than one maximum request). A client that
  * stops reading its replies thus stalls itself, not the others; its next
  * request waits only for its own requests, which need nothing more to
  * finish, so this adds no deadlock either.

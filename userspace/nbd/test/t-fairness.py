@@ -2,7 +2,7 @@
 """A client that stops reading its replies cannot take the whole pool: it
 pipelines 30 READs of 4 MiB (60 buffers wanted, the pool has 32) and never
 reads a reply; another connection must still get its 32 MiB write and read
-through, as one connection holds at most a quarter of the pool (here 16
+through, as one connection holds at most half of the pool (here 16
 buffers: one maximum request)."""
 import os
 import socket

@@ -229,6 +229,18 @@ fallocate -l "$((FILE_MB))M" "$FILE" || { log "cannot create $FILE"; echo "0 pas
 dd if=/dev/zero of="$FILE" bs=1M count=1 oflag=direct conv=notrunc status=none ||
 	{ log "$FILE: O_DIRECT not supported by this file system"; echo "0 passed, 1 failed"; exit 1; }
 
+# hugeslab-nbd from this tree (make check runs the bench before the nbd
+# suite builds it); a tree that has it but cannot build it fails the smoke.
+NBD_BUILT=none
+if [[ -z ${HUGESLAB_NBD:-} && -f $TOP/userspace/nbd/Makefile ]]; then
+	if make -s -C "$TOP/userspace/nbd" all >"$OUT/hugeslab-nbd-build.log" 2>&1; then
+		NBD_BUILT=ok
+	else
+		NBD_BUILT=failed
+		log "building hugeslab-nbd failed, see $OUT/hugeslab-nbd-build.log"
+	fi
+fi
+
 for rep in $(seq 1 "$REPS"); do
 # Logs, fio jobs and JSON of repetition N in OUT/rN/SERVER/.
 RD=$OUT/r$rep
@@ -239,6 +251,10 @@ log "machine: fio O_DIRECT on $FILE"
 run_workloads odirect
 
 for srv in ${SERVERS//,/ }; do
+	if [[ $srv == hugeslab-nbd && $NBD_BUILT == failed ]]; then
+		printf 'skip\t%s\tbuild failed\n' "$srv" >>"$TSV"
+		continue
+	fi
 	if ! srv_available "$srv"; then
 		log "$srv: not available, skipped"
 		printf 'skip\t%s\tnot available\n' "$srv" >>"$TSV"

@@ -46,6 +46,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -59,6 +60,7 @@
 #define FIXED_MAX	(1UL << 30)	/* io_uring limit per fixed buffer */
 #define MAX_REGS	64
 #define STALL_RETRY_NS	5000000LL
+#define STOP_GRACE_S	10	/* at shutdown, for payloads that never come */
 
 /* user_data: a pointer (8-byte aligned) with the kind of operation. */
 enum { T_HDR = 1, T_PAYLOAD, T_DISK, T_SEND, T_DRAIN, T_EVENT, T_CANCEL };
@@ -136,6 +138,7 @@ struct worker {
 	bool stop_req;
 	/* worker thread only */
 	bool stopping;
+	struct timespec stop_at;
 	struct conn *conns;
 	unsigned int nconns;
 	unsigned int conn_seq;
@@ -697,6 +700,11 @@ static void on_hdr(struct conn *c, int res)
 		return;
 	}
 	c->hdr_got += (unsigned int)res;
+	if (c->hdr_got < NBD_REQ_LEN && w->stopping) {
+		c->disc = true;		/* a part of a header at shutdown */
+		conn_maybe_close(c);
+		return;
+	}
 	if (c->hdr_got < NBD_REQ_LEN) {
 		submit_hdr(c);
 		return;
@@ -888,12 +896,14 @@ static void begin_stop(struct worker *w)
 	struct conn *c, *next;
 
 	w->stopping = true;
+	clock_gettime(CLOCK_MONOTONIC, &w->stop_at);
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		if (c->dead)
 			continue;
 		c->disc = true;
-		if (c->hdr_wait && !c->hdr_got) {
+		/* A header not yet whole is not a request in flight. */
+		if (c->hdr_wait) {
 			struct io_uring_sqe *sqe = get_sqe(w);
 
 			io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)c | T_HDR, 0);
@@ -901,6 +911,23 @@ static void begin_stop(struct worker *w)
 		}
 		conn_maybe_close(c);
 	}
+}
+
+/*
+ * A request whose payload stops arriving would hold the shutdown forever:
+ * after STOP_GRACE_S, cut whatever is left.
+ */
+static void stop_deadline(struct worker *w)
+{
+	struct timespec now;
+	struct conn *c;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - w->stop_at.tv_sec < STOP_GRACE_S)
+		return;
+	for (c = w->conns; c; c = c->next)
+		conn_fail(c, "shutdown: request still incomplete after the grace period",
+			  false);
 }
 
 static void on_event(struct worker *w)
@@ -1006,8 +1033,11 @@ static void *worker_main(void *arg)
 		struct io_uring_cqe *cqe;
 		unsigned int head, n = 0;
 
+		if (w->stopping)
+			ts.tv_sec = 1;
 		ret = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1,
-						       w->stall_head ? &ts : NULL, NULL);
+						       w->stall_head || w->stopping ?
+						       &ts : NULL, NULL);
 		if (ret < 0 && ret != -ETIME && ret != -EINTR) {
 			fprintf(stderr, "hugeslab-nbd: worker %u: io_uring: %s\n",
 				w->cfg.idx, strerror(-ret));
@@ -1021,6 +1051,8 @@ static void *worker_main(void *arg)
 		run_kicks(w);
 		if (w->stall_head)
 			retry_stalled(w);
+		if (w->stopping)
+			stop_deadline(w);
 		while (w->reap) {
 			struct conn *c = w->reap;
 

@@ -4,6 +4,7 @@
  * fallback), header sealing and checks, small parsers.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,9 @@
 
 #define POLY_REFLECTED	0x82f63b78U
 
+/* Built on first use, once: the source's threads all compute CRCs. */
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static uint32_t crc_table[8][256];
-static int crc_ready;
-static int crc_hw = -1;
 
 static void crc_init(void)
 {
@@ -32,7 +33,6 @@ static void crc_init(void)
 		for (j = 1; j < 8; j++)
 			crc_table[j][i] = (crc_table[j - 1][i] >> 8) ^
 					  crc_table[0][crc_table[j - 1][i] & 0xff];
-	__atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
 }
 
 uint32_t hs_crc32c_sw(uint32_t crc, const void *buf, size_t len)
@@ -40,8 +40,7 @@ uint32_t hs_crc32c_sw(uint32_t crc, const void *buf, size_t len)
 	const unsigned char *p = buf;
 	uint64_t w;
 
-	if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE))
-		crc_init();
+	pthread_once(&crc_once, crc_init);
 	crc = ~crc;
 	while (len && ((uintptr_t)p & 7)) {
 		crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
@@ -87,14 +86,18 @@ uint32_t hs_crc32c_hw(uint32_t crc, const void *buf, size_t len)
 	return ~(uint32_t)c;
 }
 
+static pthread_once_t hw_once = PTHREAD_ONCE_INIT;
+static int crc_hw;
+
+static void hw_detect(void)
+{
+	__builtin_cpu_init();
+	crc_hw = __builtin_cpu_supports("sse4.2") && !getenv("HS_CRC32C_SW");
+}
+
 int hs_crc32c_hw_available(void)
 {
-	if (crc_hw < 0) {
-		__builtin_cpu_init();
-		crc_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-		if (getenv("HS_CRC32C_SW"))
-			crc_hw = 0;
-	}
+	pthread_once(&hw_once, hw_detect);
 	return crc_hw;
 }
 #else

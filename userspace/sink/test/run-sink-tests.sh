@@ -30,8 +30,10 @@ sectors=$(cat "/sys/class/block/${disk##*/}/size" 2>/dev/null || echo 0)
 if [ "$sectors" -ge $((512 * 2048)) ]; then big=256M; else big=64M; fi
 export HS_BIG="${HS_BIG:-$big}" HS_EXPECT_BACKEND=hugeslab
 export HS_TEST_TIMEOUT="${HS_TEST_TIMEOUT:-150}"
-# TCG: a 20 us sleep lasts milliseconds, so the slow-ack test sends longer
-export HS_SLOW_ACKS_SECS="${HS_SLOW_ACKS_SECS:-30}"
+# TCG: a 20 us sleep lasts milliseconds and 16-byte reads every 300 us
+# take seconds: the slow-ack test cannot fill the socket here (tried: 406
+# acks in 62 s, none blocked). It runs on the host.
+export HS_SLOW_ACKS_SECS="${HS_SLOW_ACKS_SECS:-0}"
 mkdir -p "$HS_TMP"
 echo "# sink tests on $(uname -r), disk $disk, big transfer $HS_BIG"
 # HS_TESTS: a subset, e.g. "t-e2e-big t-exhaust"

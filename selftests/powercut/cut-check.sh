@@ -7,7 +7,9 @@
 # into the snapshot's COW space, so the replay target stays as the log left
 # it), runs the independent check (pc-check) on the data file and the
 # sink's own --verify --acked, and appends one line to TALLY:
-#   cut ENTRY checked N lost L verify ok|FAIL
+#   cut ENTRY checked N lost L verify ok|FAIL restart ok|FAIL|-
+# With PC_RESTART_EVERY=K, every K-th cut also restarts the sink on the
+# recovered files (restart_check).
 # Exit 0 when both passed, 1 otherwise.
 set -u
 acked=$1
@@ -19,6 +21,22 @@ rc=0
 
 dm() {
 	DM_DISABLE_UDEV=1 dmsetup "$@" >>"$T/dmsetup.log" 2>&1
+}
+
+restart_check() {
+	rm -f "$T/acked-new"
+	hugeslab-sink -d "$M/data" -i "$M/data.idx" -l 127.0.0.1:7071 -p 16M \
+		--exit-after 1 -q >"$T/restart.log" 2>&1 &
+	spid=$!
+	ok=0
+	hugeslab-source --connect 127.0.0.1:7071 -c 1 -n 128K -s 4K --stream-base 1000 \
+		--acked-out "$T/acked-new" -q >>"$T/restart.log" 2>&1 || ok=1
+	wait $spid || ok=1
+	[ $ok -eq 0 ] || return 1
+	cat "$acked" "$T/acked-new" >"$T/acked-all"
+	pc-check "$M/data" "$T/acked-all" >>"$T/restart.log" 2>&1 &&
+		hugeslab-sink --verify -d "$M/data" -i "$M/data.idx" --acked "$T/acked-all" \
+			>>"$T/restart.log" 2>&1
 }
 
 size=${PC_SCRATCH_SECTORS:?}
@@ -47,6 +65,21 @@ if mount -t ext4 /dev/mapper/pc-snap "$M" 2>>"$T/mount.log"; then
 		rc=1
 		sed "s/^/cut $cut: /" "$T/verify.log" | tail -n 3
 	fi
+	# Every PC_RESTART_EVERY-th cut whose checks passed: restart the sink
+	# on the recovered files (it must recover, not truncate), send a new
+	# stream, and check the old acks and the new ones together.
+	k=$(($(cat "$T/cut-count" 2>/dev/null || echo 0) + 1))
+	echo $k >"$T/cut-count"
+	if [ "$v" = ok ] && [ "${PC_RESTART_EVERY:-0}" -gt 0 ] &&
+		[ $((k % PC_RESTART_EVERY)) -eq 0 ]; then
+		if restart_check; then
+			r=ok
+		else
+			r=FAIL
+			rc=1
+			echo "cut $cut: after a restart: $(tail -n 3 "$T/restart.log" | tr '\n' ' ')"
+		fi
+	fi
 	umount "$M"
 else
 	# No file system at all: every acked record is lost.
@@ -56,6 +89,6 @@ else
 	rc=1
 	echo "cut $cut: mount failed: $(tail -n 1 "$T/mount.log")"
 fi
-echo "cut $cut $fig verify $v" >>"$tally"
+echo "cut $cut $fig verify $v restart ${r:--}" >>"$tally"
 dm remove pc-snap || exit 2
 exit $rc

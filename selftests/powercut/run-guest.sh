@@ -28,6 +28,9 @@ SIZES=${PC_SIZES:-512-64K}
 CONNS=${PC_CONNS:-2}
 WINDOW=${PC_WINDOW:-1M}
 MAX_CUTS=${PC_MAX_CUTS:-30}
+# In the durable run, every RESTART_EVERY-th checked cut also restarts the
+# sink on the recovered files and checks old and new acks (cut-check.sh).
+RESTART_EVERY=${PC_RESTART_EVERY:-8}
 # Layout in MiB (run-vm.sh gives the disk 416 MiB). The log holds every
 # write (with a sector of header each) and every mark.
 BASE_MB=96
@@ -77,11 +80,12 @@ setup() {
 	done
 }
 
-# run NAME FSYNC: one logged run and its replay. Sets RESULT (the figures)
+# run NAME FSYNC RESTART_EVERY: one logged run and its replay. Sets RESULT (the figures)
 # and returns 0 (nothing lost), 1 (lost or verify failed) or 2 (error).
 run() {
 	name=$1
 	policy=$2
+	restart_every=$3
 	RESULT=
 	rm -f "$T/acks.fifo" "$T/acklog-$name" "$T/acked" "$T/tally-$name"
 	# A fresh file system; the replay target starts as a copy of it, the
@@ -124,15 +128,20 @@ run() {
 		return 2
 	fi
 	rc=0
-	pc-replay -l /dev/mapper/pc-log -t /dev/mapper/pc-scratch -a "$T/acklog-$name" \
+	rm -f "$T/cut-count"
+	PC_RESTART_EVERY=$restart_every pc-replay -l /dev/mapper/pc-log -t /dev/mapper/pc-scratch -a "$T/acklog-$name" \
 		-c "$MAX_CUTS" -o "$T/acked" -- sh $P/cut-check.sh "$T/acked" "$T/tally-$name" \
 		>"$T/replay-$name.log" 2>&1 || rc=$?
 	grep -v '^verify:' "$T/replay-$name.log" | head -n 30 | sed 's/^/# /'
 	cuts=$(sed -n 's/^pc-replay: cut points tried \([0-9]*\),.*/\1/p' "$T/replay-$name.log")
 	distinct=$(sed -n 's/^pc-replay: .*; \([0-9]*\) distinct records acked$/\1/p' "$T/replay-$name.log")
 	RESULT=$(awk -v cuts="${cuts:-?}" -v d="${distinct:-?}" '
-		{ c += $4; l += $6; if ($8 != "ok") v++ }
-		END { printf "cut points tried %s, acked records checked %d, records lost %d, verify failures %d; %s distinct records acked\n", cuts, c, l, v, d }' \
+		{ c += $4; l += $6; if ($8 != "ok") v++; if ($10 != "-") r++; if ($10 == "FAIL") rf++ }
+		END {
+			printf "cut points tried %s, acked records checked %d, records lost %d, verify failures %d; %s distinct records acked", cuts, c, l, v, d
+			if (r) printf "; %d restarts, %d failed", r, rf
+			printf "\n"
+		}' \
 		"$T/tally-$name" 2>/dev/null)
 	return $rc
 }
@@ -147,11 +156,12 @@ else
 fi
 
 t0=$(date +%s)
-run durable "$DURABLE_FSYNC"
+run durable "$DURABLE_FSYNC" "$RESTART_EVERY"
 rc=$?
 echo "# durable run: $(($(date +%s) - t0)) s"
 what="--fsync ${DURABLE_FSYNC:-default} ($(sed -n 's/^ *acks *//p' "$T/sink-durable.log" 2>/dev/null))"
-if [ $rc -eq 0 ] && echo "$RESULT" | grep -q 'records lost 0, verify failures 0'; then
+if [ $rc -eq 0 ] && echo "$RESULT" | grep -q 'records lost 0, verify failures 0' &&
+	! echo "$RESULT" | grep -q 'restarts, [1-9]'; then
 	tap ok "powercut: $what: $RESULT"
 else
 	tap "not ok" "powercut: $what: ${RESULT:-no result} (status $rc)"
@@ -161,7 +171,7 @@ fi
 # The negative control: the same run with acks that are not durable must
 # lose acked records, or the lane could not see a loss at all.
 t0=$(date +%s)
-run control none
+run control none 0
 rc=$?
 echo "# control run: $(($(date +%s) - t0)) s"
 if [ $rc -eq 1 ] && [ -n "$RESULT" ] && ! echo "$RESULT" | grep -q 'records lost 0,'; then

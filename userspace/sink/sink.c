@@ -371,10 +371,14 @@ static int prealloc(int fd, uint64_t *alloc, uint64_t need, uint64_t step,
 
 	if (*off || need <= *alloc)
 		return 0;
-	if (fallocate(fd, 0, (off_t)*alloc, (off_t)len) == 0) {
-		*alloc += len;
-		return 0;
-	}
+	/* EINTR: tmpfs gives up on any pending signal, and io_uring's task
+	 * work (multishot receives) looks like one on 6.1 */
+	while (fallocate(fd, 0, (off_t)*alloc, (off_t)len) != 0)
+		if (errno != EINTR)
+			goto fail;
+	*alloc += len;
+	return 0;
+fail:
 	if (errno == EOPNOTSUPP) {
 		logmsg("fallocate not supported here: appends extend the file");
 		*off = true;

@@ -333,7 +333,7 @@ def build_report(d, pd):
     L += tlb_section(d)
     L += vm_section(d)
     L += sink_section(d, m)
-    L += nbd_section(d, pd)
+    L += nbd_section(d, pd, m)
     L += [END, ""]
     return L
 
@@ -1083,8 +1083,8 @@ def nbd_server_log(n):
         if os.path.exists(p):
             for line in open(p, errors="replace"):
                 if " pool " in line and "worker" in line:
-                    return line.strip()
-    return None
+                    return line.strip(), os.path.relpath(p, TOP)
+    return None, None
 
 
 def plot_nbd(n, pd):
@@ -1138,7 +1138,7 @@ def plot_nbd(n, pd):
     return ok
 
 
-def nbd_section(d, pd):
+def nbd_section(d, pd, m):
     L = section("9. NBD servers: hugeslab-nbd beside nbd-server, nbdkit and qemu-nbd")
     nd = nbd_dir(d)
     L += ["Command (``make bench`` runs it as its ``nbd`` part, into",
@@ -1171,15 +1171,21 @@ def nbd_section(d, pd):
           "source %s, kernel %s, %s CPUs, backing file %s;" % (
               n.meta.get("git", ["?"])[0], n.meta.get("kernel", ["?"])[0], n.meta.get("cpus", ["?"])[0],
               n.meta.get("file", ["?"])[0].split(" (")[-1].rstrip(")")),
-          "load average %s at the start and %s at the end. It is a separate" % (
-              n.meta.get("loadavg_start", ["?"])[0].split()[0], n.meta.get("loadavg_end", ["?"])[0].split()[0]),
-          "run from the sections above when its date differs from theirs.", ""]
+          "load average %s at the start and %s at the end." % (
+              n.meta.get("loadavg_start", ["?"])[0].split()[0], n.meta.get("loadavg_end", ["?"])[0].split()[0])]
+    if n.meta.get("date", ["?"])[0] != m.get("date", ["?"])[0]:
+        L += ["This is not the run of the sections above (%s): compare the ratios" % m.get("date", ["?"])[0],
+              "within each run, not figures across them."]
+    L += [""]
     body = []
     for p in n.meta.get("pkg", []):
         a, b = (p.split(" ", 1) + [""])[:2]
         body.append([a, b])
-    log = nbd_server_log(n)
-    body.append(["hugeslab-nbd start-up line", ("``%s``" % log.split("hugeslab-nbd: ", 1)[-1]) if log else
+    log, logp = nbd_server_log(n)
+    body.append(["hugeslab-nbd start-up line" + (" (``%s``)" % logp if log else ""),
+                 ("``%s``" % log.split("hugeslab-nbd: ", 1)[-1] +
+                  ("" if "(hugeslab)" in log else
+                   ": the library's fallback backend, not /dev/hugeslab")) if log else
                  "not in this results directory (pool assumed %d MiB, the bench's default)" % NBD_POOL_MIB])
     for s in NBD_SERVERS:
         if s in n.io:

@@ -1122,8 +1122,8 @@ def plot_nbd(n, pd):
             f.write("%s %s\n" % (s, " ".join("%g" % (n.stat(s, w, "peak_rss_mib") or (float("nan"),))[0]
                                                for w in storm)))
     sc = TERM.replace("1200,800", "1000,600") + "set output 'nbd-storm-rss.png'\n"
-    sc += "set title 'Storm (8 connections of 32 MiB requests): peak RSS of each server, maximum of the " \
-          "repetitions;\\ndashed: pool %d + 16 MiB, the goal for hugeslab-nbd'\n" % NBD_POOL_MIB
+    sc += 'set title "Storm (8 connections of 32 MiB requests): peak RSS of each server, maximum of the ' \
+          'repetitions\\ndashed: pool %d + 16 MiB, the goal for hugeslab-nbd"\n' % NBD_POOL_MIB
     sc += "set style data histogram\nset style histogram clustered gap 2\n" \
           "set style fill solid 0.9 border -1\nset boxwidth 0.9\nset grid ytics\nset yrange [0:*]\n" \
           "set ylabel 'peak RSS (MiB)'\nset key top left font ',10'\n"

@@ -1322,6 +1322,8 @@ def nbd_goals(n):
 def nbd_wins(n):
     L = ["**Where a peer wins, and why**", ""]
     h = "hugeslab-nbd"
+    if h not in n.servers:
+        return L + ["hugeslab-nbd has no rows in this run.", ""]
     items = []
     for w, title in NBD_WORKLOADS:
         hv = n.stat(h, w, "mbps")

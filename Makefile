@@ -30,7 +30,8 @@ lib:
 check:
 	scripts/check.sh
 
-# The debug lane alone: builds the debug kernel the first time (~14 min).
+# The debug lane alone (make check runs it too): builds the minimal debug
+# kernel the first time.
 check-debug:
 	scripts/debug-lane.sh --build
 

@@ -382,8 +382,13 @@ TEST_F(dev, thousand_cycles_no_loss)
 	ASSERT_EQ(0, hs_wait_pinned(0, 2000));
 	EXPECT_EQ(0, hs_nr_pools());
 	after = meminfo_kb("MemAvailable");
-	/* 1000 leaked slabs would be 2 GiB; allow page cache noise. */
-	EXPECT_LT(before - after, 16 * 1024);
+	/*
+	 * The exact check is hs_wait_pinned() above; this one is loose on
+	 * purpose. 1000 leaked slabs would be 2 GiB, a leak in one cycle of
+	 * 16 is 125 MiB; page cache noise and, on the debug kernel, KASAN's
+	 * quarantine of the freed files and inodes (19 MiB seen) stay below.
+	 */
+	EXPECT_LT(before - after, 96 * 1024);
 }
 
 TEST_F(dev, stats_counts_created)

@@ -22,7 +22,10 @@ static int ack_cmp(const void *a, const void *b)
 {
 	const struct ack *x = a, *y = b;
 
-	return (x->mark_at > y->mark_at) - (x->mark_at < y->mark_at);
+	/* Ties in file order: a later line about an extent is its newer version. */
+	if (x->mark_at != y->mark_at)
+		return (x->mark_at > y->mark_at) - (x->mark_at < y->mark_at);
+	return (x->line > y->line) - (x->line < y->line);
 }
 
 int acks_load(struct ack_list *al, const char *path, const struct lw_log *log,
@@ -31,8 +34,8 @@ int acks_load(struct ack_list *al, const char *path, const struct lw_log *log,
 	struct mark_ref *marks, key, *hit;
 	size_t nmarks = 0, i, cap = 0, lineno = 0;
 	char line[256], name[LW_MARK_MAX], kind[8];
-	unsigned long long seq;
-	unsigned int stream;
+	unsigned long long seq, off;
+	unsigned int stream, len, crc;
 	FILE *f;
 	int ret = 0;
 
@@ -51,10 +54,23 @@ int acks_load(struct ack_list *al, const char *path, const struct lw_log *log,
 		goto out;
 	}
 	while (fgets(line, sizeof(line), f)) {
+		struct ack one = { 0 };
+
 		lineno++;
-		if (sscanf(line, "%63s %7s %u %llu", name, kind, &stream, &seq) != 4 ||
-		    strcmp(kind, "rec")) {
-			snprintf(err, ACKS_ERR_MAX, "line %zu: not \"MARK rec STREAM SEQ\"",
+		if (sscanf(line, "%63s %7s", name, kind) == 2 && !strcmp(kind, "rec") &&
+		    sscanf(line, "%*s %*s %u %llu", &stream, &seq) == 2) {
+			one.kind = ACK_REC;
+			one.stream = stream;
+			one.seq = seq;
+		} else if (sscanf(line, "%63s %7s", name, kind) == 2 && !strcmp(kind, "ext") &&
+			   sscanf(line, "%*s %*s %llu %u %x", &off, &len, &crc) == 3 && len) {
+			one.kind = ACK_EXT;
+			one.off = off;
+			one.len = len;
+			one.crc = crc;
+		} else {
+			snprintf(err, ACKS_ERR_MAX,
+				 "line %zu: not \"MARK rec STREAM SEQ\" or \"MARK ext OFF LEN CRC\"",
 				 lineno);
 			ret = -EINVAL;
 			break;
@@ -78,7 +94,10 @@ int acks_load(struct ack_list *al, const char *path, const struct lw_log *log,
 			}
 			al->a = a;
 		}
-		al->a[al->nr++] = (struct ack){ hit->at, stream, seq };
+		one.mark_at = hit->at;
+		one.line = lineno;
+		al->nr_ext += one.kind == ACK_EXT;
+		al->a[al->nr++] = one;
 	}
 	if (!ret && ferror(f))
 		ret = -EIO;

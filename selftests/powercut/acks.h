@@ -5,6 +5,10 @@
  *
  *	MARK rec STREAM SEQ	records 1..SEQ of STREAM were acked before
  *				the client inserted the dm mark MARK
+ *	MARK ext OFF LEN CRC	the LEN bytes at byte OFF of the device,
+ *				whose CRC32C is CRC (hex), were durable by
+ *				the block protocol (a FUA write's reply, or
+ *				a FLUSH reply after the write's) before MARK
  *
  * Every item names the mark inserted right after its ack, so that the
  * checker knows the log position by which the item had been promised.
@@ -19,15 +23,21 @@
 
 #define ACKS_ERR_MAX	128
 
+enum ack_kind { ACK_REC, ACK_EXT };
+
 struct ack {
 	size_t mark_at;		/* index of the mark's entry in the log */
-	uint32_t stream;
+	size_t line;		/* in the ack log, from 1 */
+	enum ack_kind kind;
+	uint32_t stream;	/* rec */
 	uint64_t seq;
+	uint64_t off;		/* ext */
+	uint32_t len, crc;
 };
 
 struct ack_list {
-	size_t nr;
-	struct ack *a;		/* sorted by mark_at */
+	size_t nr, nr_ext;
+	struct ack *a;		/* sorted by mark_at, stable: file order kept */
 };
 
 /*

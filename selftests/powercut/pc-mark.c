@@ -12,9 +12,8 @@
  * completed when the ack was read, so a record acked before mark aN must
  * survive a power cut at the last FLUSH/FUA before aN.
  *
- * The ioctl is issued in-process rather than by running dmsetup so that
- * the mark follows the ack by microseconds, not by a fork and exec: any
- * flush that slips in between makes the test more lenient.
+ * The ioctl is issued in-process (dmmark.c) rather than by running
+ * dmsetup so that the mark follows the ack by microseconds.
  *
  * ACKLOG lines are the lane's generic format: "MARK rec STREAM SEQ" (every
  * record 1..SEQ of STREAM acked before MARK); see README.md.
@@ -24,32 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <linux/dm-ioctl.h>
-
-#define MSG_MAX	64
-
-static int dm_mark(int ctl, const char *dev, const char *name)
-{
-	union {
-		struct dm_ioctl io;
-		char raw[sizeof(struct dm_ioctl) + sizeof(struct dm_target_msg) +
-			 MSG_MAX];
-	} u;
-	struct dm_target_msg *m;
-
-	memset(&u, 0, sizeof(u));
-	u.io.version[0] = DM_VERSION_MAJOR;
-	u.io.data_size = sizeof(u);
-	u.io.data_start = sizeof(struct dm_ioctl);
-	snprintf(u.io.name, sizeof(u.io.name), "%s", dev);
-	m = (struct dm_target_msg *)(u.raw + sizeof(struct dm_ioctl));
-	m->sector = 0;
-	snprintf(m->message, MSG_MAX, "mark %s", name);
-	return ioctl(ctl, DM_TARGET_MSG, &u.io) ? -errno : 0;
-}
+#include "dmmark.h"
 
 int main(int argc, char **argv)
 {

@@ -2,7 +2,7 @@
 /*
  * pc-replay: power cuts from a dm-log-writes log.
  *
- *   pc-replay -l LOG -t TARGET -a ACKLOG [-n DATA_BYTES] [-c MAX_CUTS]
+ *   pc-replay -l LOG -t TARGET -a ACKLOG [-n DATA_BYTES] [-e] [-c MAX_CUTS]
  *             [-o ACKED_FILE -- CMD ARGS...]
  *
  * TARGET (at least as large as the logged device, and holding what the
@@ -19,6 +19,10 @@
  * At each checked cut:
  *   - with -n, records.c scans the first DATA_BYTES of TARGET (a raw data
  *     device) for intact records; every acked record must be there;
+ *   - with -e, every "ext" ack (a block client's durable extent) must read
+ *     back from TARGET (the raw device the client wrote) with its CRC32C:
+ *     the newest durable version of the extent, or one acked later
+ *     (extents.c);
  *   - with "--", ACKED_FILE gets "stream seq" lines (the highest acked seq
  *     per stream) and CMD (e.g. a script that mounts a snapshot of TARGET
  *     and runs pc-check and the sink's --verify --acked) must exit 0; its
@@ -38,6 +42,7 @@
 #include <unistd.h>
 
 #include "acks.h"
+#include "extents.h"
 #include "lwlog.h"
 #include "records.h"
 
@@ -48,6 +53,7 @@ struct opts {
 	const char *log, *target, *acklog, *acked_out;
 	uint64_t data_len;
 	size_t max_cuts;
+	int ext;
 	char **verify;
 };
 
@@ -59,6 +65,7 @@ struct acked {
 
 struct figures {
 	size_t cuts, checks, lost, verify_fail, worst_lost, worst_cut;
+	size_t ext_checks, ext_lost;
 };
 
 static int acked_raise(struct acked *ak, const struct ack *a)
@@ -148,7 +155,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->max_cuts = 200;
-	while ((c = getopt(argc, argv, "l:t:n:a:c:o:")) != -1) {
+	while ((c = getopt(argc, argv, "l:t:n:a:c:o:e")) != -1) {
 		switch (c) {
 		case 'l':
 			o->log = optarg;
@@ -165,6 +172,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'n':
 			o->data_len = strtoull(optarg, NULL, 0);
 			break;
+		case 'e':
+			o->ext = 1;
+			break;
 		case 'c':
 			o->max_cuts = strtoul(optarg, NULL, 0);
 			break;
@@ -175,7 +185,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (optind < argc)
 		o->verify = argv + optind;
 	/* Something must be checked: the built-in scan, a command, or both. */
-	if (!o->log || !o->target || !o->acklog || (!o->data_len && !o->verify) ||
+	if (!o->log || !o->target || !o->acklog || (!o->data_len && !o->verify && !o->ext) ||
 	    o->max_cuts < 2 || (!o->verify != !o->acked_out))
 		return -1;
 	return 0;
@@ -186,6 +196,7 @@ int main(int argc, char **argv)
 	struct figures fg = { 0 };
 	struct ack_list al;
 	struct acked ak = { 0 };
+	struct ext_set es = { 0 };
 	struct lw_log log;
 	struct opts o;
 	size_t *cut, ncut = 0, i, j, next_ack = 0, pos = 0, picked = 0;
@@ -194,7 +205,7 @@ int main(int argc, char **argv)
 	int tfd, ret, status = 2;
 
 	if (parse_opts(argc, argv, &o)) {
-		fprintf(stderr, "usage: pc-replay -l LOG -t TARGET -n DATA_BYTES -a ACKLOG"
+		fprintf(stderr, "usage: pc-replay -l LOG -t TARGET [-n DATA_BYTES] [-e] -a ACKLOG"
 			" [-c MAX_CUTS] [-o ACKED_FILE -- VERIFY_CMD ARGS...]\n");
 		return 2;
 	}
@@ -239,10 +250,13 @@ int main(int argc, char **argv)
 		}
 		pos = cut[j];
 		while (next_ack < al.nr && al.a[next_ack].mark_at < horizon) {
-			ret = acked_raise(&ak, &al.a[next_ack++]);
+			const struct ack *a = &al.a[next_ack++];
+
+			ret = a->kind == ACK_EXT ? ext_raise(&es, a) : acked_raise(&ak, a);
 			if (ret) {
-				fprintf(stderr, "pc-replay: more than %d streams\n",
-					MAX_STREAMS);
+				fprintf(stderr, "pc-replay: ack line %zu: %s\n", a->line,
+					ret == -E2BIG ? "too many streams" : ret == -EINVAL ?
+					"overlaps an acked extent in part" : strerror(-ret));
 				goto out_fd;
 			}
 		}
@@ -254,6 +268,14 @@ int main(int argc, char **argv)
 		if (ret) {
 			fprintf(stderr, "pc-replay: scan: %s\n", strerror(-ret));
 			goto out_fd;
+		}
+		if (o.ext) {
+			ret = ext_check(&es, tfd, al.a + next_ack, al.nr - next_ack, cut[j],
+					&fg.ext_checks, &fg.ext_lost);
+			if (ret) {
+				fprintf(stderr, "pc-replay: extents: %s\n", strerror(-ret));
+				goto out_fd;
+			}
 		}
 		if (o.verify && ak.nr) {
 			ret = run_verify(&o, &ak, cut[j]);
@@ -272,11 +294,19 @@ int main(int argc, char **argv)
 	       log.nr, ncut - 1, al.nr);
 	for (i = 0; i < ak.nr; i++)
 		distinct += ak.seq[i];
+	if (o.ext) {
+		printf("pc-replay: cut points tried %zu, acked extents checked %zu, extents lost %zu"
+		       "; %zu extent versions acked\n", fg.cuts, fg.ext_checks, fg.ext_lost,
+		       al.nr_ext);
+		status = fg.ext_lost ? 1 : 0;
+		if (!o.data_len && !o.verify)
+			goto out_fd;
+	}
 	if (!o.data_len) {
 		/* The command did the checking and keeps its own figures. */
 		printf("pc-replay: cut points tried %zu, command failed at %zu; %" PRIu64
 		       " distinct records acked\n", fg.cuts, fg.verify_fail, distinct);
-		status = fg.verify_fail ? 1 : 0;
+		status = fg.verify_fail || fg.ext_lost ? 1 : 0;
 		goto out_fd;
 	}
 	printf("pc-replay: cut points tried %zu, acked records checked %zu, records lost %zu"
@@ -285,11 +315,12 @@ int main(int argc, char **argv)
 	if (fg.lost)
 		printf("pc-replay: worst cut: %zu lost at entry %zu\n", fg.worst_lost,
 		       fg.worst_cut);
-	status = fg.lost || fg.verify_fail ? 1 : 0;
+	status = fg.lost || fg.verify_fail || fg.ext_lost ? 1 : 0;
 out_fd:
 	if (tfd >= 0)
 		close(tfd);
 out_cut:
+	ext_free(&es);
 	free(cut);
 	acks_free(&al);
 out_log:

@@ -15,6 +15,13 @@
  *             2 lost at both cuts
  *   overwrite W1 W2 F M(2) W2z F  (W2z = zeroes over record 2)  2 lost once
  *   discard   W1 W2 F M(2) D2 F   (D2 = discard of record 2)    2 lost once
+ * Extent scenarios (pc-replay -e; X = a 4 KiB extent at sector 8, Xn its
+ * version n, Y one at sector 16, M(..) an "ext" ack):
+ *   ext-late  X1 M(X1) F                              X1 lost at the empty disk
+ *   ext-newer X1 F M(X1) X2 F UY M(Y) M(X2)           nothing lost: at the
+ *             cut after the second F, X2 (acked later) stands for X1
+ *   ext-older X1 F M(X1) UX2 M(X2) X1 F               X1 over X2: lost at the
+ *             last cut (only a version acked *later* stands for the newest)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +93,35 @@ static void mark(uint64_t acked)
 	fprintf(ackf, "%s rec 1 %llu\n", name, (unsigned long long)acked);
 }
 
+static void ext_data(unsigned char *b, unsigned int version)
+{
+	size_t i;
+
+	for (i = 0; i < BLK; i++)
+		b[i] = (unsigned char)(version * 77 + i * 13 + (i >> 8));
+}
+
+static void ext_w(uint64_t sector, unsigned int version, uint32_t flags)
+{
+	unsigned char b[BLK];
+
+	ext_data(b, version);
+	put_entry(sector, BLK / SS, flags, NULL, b);
+}
+
+static void mark_ext(uint64_t sector, unsigned int version)
+{
+	unsigned char b[BLK];
+	char name[16];
+
+	ext_data(b, version);
+	nmarks++;
+	snprintf(name, sizeof(name), "a%llu", (unsigned long long)nmarks);
+	put_entry(0, 0, LW_MARK, name, NULL);
+	fprintf(ackf, "%s ext %llu %u %08x\n", name, (unsigned long long)sector * SS, BLK,
+		pc_crc32c(0, b, BLK));
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char b[BLK];
@@ -148,6 +184,27 @@ int main(int argc, char **argv)
 		memset(b, 0, sizeof(b));
 		put_entry(16, BLK / SS, strcmp(s, "discard") ? 0 : LW_DISCARD,
 			  NULL, b);
+		flush();
+	} else if (!strcmp(s, "ext-late")) {
+		ext_w(8, 1, 0);
+		mark_ext(8, 1);
+		flush();
+	} else if (!strcmp(s, "ext-newer")) {
+		ext_w(8, 1, 0);
+		flush();
+		mark_ext(8, 1);
+		ext_w(8, 2, 0);
+		flush();
+		ext_w(16, 3, LW_FUA);
+		mark_ext(16, 3);
+		mark_ext(8, 2);
+	} else if (!strcmp(s, "ext-older")) {
+		ext_w(8, 1, 0);
+		flush();
+		mark_ext(8, 1);
+		ext_w(8, 2, LW_FUA);
+		mark_ext(8, 2);
+		ext_w(8, 1, 0);
 		flush();
 	} else {
 		fprintf(stderr, "mklog: unknown scenario %s\n", s);

@@ -4,8 +4,9 @@
  * (ibv_reg_dmabuf_mr) and any other importing driver.
  *
  * The slabs are pinned and never move for the life of the pool, so the
- * exporter has nothing to do on move or invalidate: every mapping is one
- * scatterlist entry per slab, DMA-mapped for the importing device.  Each
+ * exporter has nothing to do on move or invalidate: every mapping is a
+ * scatterlist of whole slabs, each cut into entries no longer than the
+ * importing device takes, DMA-mapped for that device.  Each
  * dma-buf holds a reference on the pool's backing file, so the pool lives
  * until the last dma-buf is released, whatever happened to the fds and
  * mappings.  The fd is installed only when nothing can fail any more.
@@ -37,25 +38,59 @@ struct hugeslab_dmabuf {
 	unsigned long nr_slabs;
 };
 
+/*
+ * The longest scatterlist entry @dev takes: its max segment size, what the
+ * DMA layer can map in one piece (swiotlb bounces at most 256 KiB), and its
+ * segment boundary, capped at a slab and rounded down to a power of two.  A
+ * slab is naturally aligned, so power-of-two pieces of it are too, and none
+ * crosses a boundary.
+ */
+static u64 hugeslab_dma_seg(struct device *dev, unsigned int slab_shift)
+{
+	u64 seg = min_t(u64, dma_get_max_seg_size(dev),
+			dma_max_mapping_size(dev));
+	u64 boundary = dma_get_seg_boundary(dev);
+
+	if (boundary < seg - 1)
+		seg = boundary + 1;
+	seg = min_t(u64, seg, 1ULL << slab_shift);
+	return rounddown_pow_of_two(seg);
+}
+
+/*
+ * Each attachment gets its own table, cut to what its device allows: an
+ * RDMA NIC takes a slab per entry, a device behind swiotlb or with a 64 KiB
+ * limit gets many entries per slab.  -E2BIG when the count does not fit an
+ * sg_table (a range of over 16 TiB cut in pages).
+ */
 static struct sg_table *hugeslab_map_dma_buf(struct dma_buf_attachment *attach,
 					     enum dma_data_direction dir)
 {
 	struct hugeslab_dmabuf *hd = attach->dmabuf->priv;
 	struct hugeslab_pool *pool = hd->pool;
+	u64 seg = hugeslab_dma_seg(attach->dev, pool->slab_shift);
+	u64 per_slab = (1ULL << pool->slab_shift) / seg;
 	struct scatterlist *sg;
 	struct sg_table *sgt;
 	unsigned int i;
+	u64 off;
 	int ret;
 
+	if (hd->nr_slabs > UINT_MAX / per_slab)
+		return ERR_PTR(-E2BIG);
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
-	ret = sg_alloc_table(sgt, hd->nr_slabs, GFP_KERNEL);
+	ret = sg_alloc_table(sgt, hd->nr_slabs * per_slab, GFP_KERNEL);
 	if (ret)
 		goto free_sgt;
-	for_each_sgtable_sg(sgt, sg, i)
-		sg_set_page(sg, folio_page(pool->slabs[hd->first_slab + i], 0),
-			    1U << pool->slab_shift, 0);
+	for_each_sgtable_sg(sgt, sg, i) {
+		struct folio *folio = pool->slabs[hd->first_slab + i / per_slab];
+
+		off = (i % per_slab) * seg;
+		sg_set_page(sg, folio_page(folio, off >> PAGE_SHIFT), seg,
+			    offset_in_page(off));
+	}
 	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
 	if (ret)
 		goto free_table;

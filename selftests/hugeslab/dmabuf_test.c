@@ -2,8 +2,12 @@
 /*
  * dma-buf export: a device (the test-only importer module) maps the dma-buf
  * and gets one scatterlist entry per slab at the slabs' physical addresses;
- * the pool lives while the dma-buf does; bad ranges are refused and leave
- * no fd behind.
+ * a device with a smaller segment limit (or behind swiotlb) gets entries cut
+ * to that limit and reads the right data through them; the pool lives while
+ * the dma-buf does; bad ranges are refused and leave no fd behind.
+ *
+ * Under swiotlb=force (the swiotlb lane of scripts/check.sh runs
+ * "dmabuf_test -f dmabuf_seg"), every DMA address must be a bounce buffer.
  */
 #define _GNU_SOURCE
 #include <sys/syscall.h>
@@ -14,6 +18,7 @@
 #include "kselftest_harness.h"
 
 #define POOL_SIZE	(8 * SZ_2M)
+#define SZ_64K		(64 * 1024UL)
 
 static int export_raw(int fd, struct hugeslab_export_dmabuf *req)
 {
@@ -272,6 +277,166 @@ TEST_F(dmabuf, fd_flags)
 	ASSERT_EQ(0, export_raw(self->fd, &req));
 	EXPECT_EQ(FD_CLOEXEC, fcntl(req.fd, F_GETFD) & FD_CLOEXEC);
 	close(req.fd);
+}
+
+/* Booted with swiotlb=force: every DMA mapping bounces. */
+static bool swiotlb_forced(void)
+{
+	char line[4096] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+	}
+	return strstr(line, "swiotlb=force") != NULL;
+}
+
+static uint64_t pow2_floor(uint64_t v)
+{
+	while (v & (v - 1))
+		v &= v - 1;
+	return v;
+}
+
+/* A word per 8 bytes that names its offset in the pool. */
+static uint64_t pattern(uint64_t off)
+{
+	return off * 0x9e3779b97f4a7c15ULL ^ 0x5a5a;
+}
+
+FIXTURE(dmabuf_seg) {
+	int fd;
+	int importer;
+	uint64_t *pool;
+};
+
+/* The importer device's max segment size; 0 leaves UINT_MAX (RDMA's). */
+FIXTURE_VARIANT(dmabuf_seg) {
+	uint32_t max_seg;
+};
+
+FIXTURE_VARIANT_ADD(dmabuf_seg, unlimited) { .max_seg = 0 };
+FIXTURE_VARIANT_ADD(dmabuf_seg, seg_2m) { .max_seg = SZ_2M };
+FIXTURE_VARIANT_ADD(dmabuf_seg, seg_1m) { .max_seg = SZ_2M / 2 };
+/* Not a power of two: cut to 128 KiB. */
+FIXTURE_VARIANT_ADD(dmabuf_seg, seg_192k) { .max_seg = 3 * SZ_64K };
+/* The default of a device that never set it (dma_get_max_seg_size()). */
+FIXTURE_VARIANT_ADD(dmabuf_seg, seg_64k) { .max_seg = SZ_64K };
+FIXTURE_VARIANT_ADD(dmabuf_seg, seg_4k) { .max_seg = SZ_4K };
+
+FIXTURE_SETUP(dmabuf_seg)
+{
+	uint64_t i;
+
+	self->importer = -1;
+	if (access(HUGESLAB_DEVICE_PATH, F_OK))
+		SKIP(return, "no " HUGESLAB_DEVICE_PATH);
+	self->importer = open(HS_IMPORTER_PATH, O_RDWR | O_CLOEXEC);
+	if (self->importer < 0)
+		SKIP(return, "no %s (hugeslab_importer.ko)", HS_IMPORTER_PATH);
+	self->fd = hs_pool(POOL_SIZE);
+	ASSERT_LE(0, self->fd);
+	self->pool = hs_map(self->fd, POOL_SIZE, 0);
+	ASSERT_NE(MAP_FAILED, self->pool);
+	for (i = 0; i < POOL_SIZE / 8; i++)
+		self->pool[i] = pattern(i * 8);
+}
+
+FIXTURE_TEARDOWN(dmabuf_seg)
+{
+	if (self->importer < 0)
+		return;
+	close(self->importer);
+	munmap(self->pool, POOL_SIZE);
+	close(self->fd);
+	EXPECT_EQ(0, hs_wait_pinned(0, 2000));
+}
+
+/*
+ * Slabs 2-4 mapped for a device with the variant's limit: the mapping
+ * succeeds, no entry (CPU or DMA) is longer than the device takes, the
+ * entries cover the slabs in order, and the device reads the pool's data
+ * through them, from bounce buffers under swiotlb=force.
+ */
+TEST_F(dmabuf_seg, device_limit)
+{
+	const uint64_t first = 2 * SZ_2M, len = 3 * SZ_2M;
+	bool bounced = swiotlb_forced();
+	uint64_t addrs[3], limit, off = 0, dma_off = 0;
+	struct hs_import_ent *ents;
+	struct hs_import req = { .max_seg = variant->max_seg };
+	unsigned int i, n = len / 512;
+	char *data;
+	int buf;
+
+	ents = calloc(n, sizeof(*ents));
+	data = malloc(len);
+	ASSERT_NE(NULL, ents);
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(3, slab_addrs(self->fd, 2, 3, addrs));
+	buf = export(self->fd, first, len);
+	ASSERT_LE(0, buf);
+
+	req.fd = buf;
+	req.count = n;
+	req.ents = (uintptr_t)ents;
+	req.data = (uintptr_t)data;
+	req.data_len = len;
+	ASSERT_EQ(0, ioctl(self->importer, HS_IMPORT_MAP, &req)) {
+		TH_LOG("map with max_seg %u%s: %s", variant->max_seg,
+		       bounced ? " under swiotlb=force" : "", strerror(errno));
+	}
+	limit = variant->max_seg ?: UINT32_MAX;
+	if (req.max_mapping < limit)
+		limit = req.max_mapping;
+	TH_LOG("max_seg %u, max_mapping %llu%s: %u entries, %u mapped",
+	       variant->max_seg, (unsigned long long)req.max_mapping,
+	       bounced ? ", swiotlb=force" : "", req.orig_nents, req.nents);
+	EXPECT_EQ(len, req.size);
+	/* Cut to the largest power of two the device takes, not finer. */
+	EXPECT_EQ(len / pow2_floor(limit < SZ_2M ? limit : SZ_2M),
+		  req.orig_nents);
+	ASSERT_GE(n, req.orig_nents);
+	ASSERT_EQ(req.orig_nents, req.count);
+	for (i = 0; i < req.orig_nents; i++) {
+		EXPECT_GE(limit, ents[i].len) {
+			TH_LOG("entry %u: %llu bytes", i,
+			       (unsigned long long)ents[i].len);
+		}
+		EXPECT_EQ(addrs[off / SZ_2M] + off % SZ_2M, ents[i].phys);
+		off += ents[i].len;
+	}
+	EXPECT_EQ(len, off);
+	for (i = 0; i < req.nents; i++) {
+		EXPECT_GE(limit, ents[i].dma_len);
+		/* swiotlb must have bounced it; direct DMA is the identity. */
+		EXPECT_EQ(!bounced, ents[i].phys == ents[i].dma);
+		dma_off += ents[i].dma_len;
+	}
+	EXPECT_EQ(len, dma_off);
+	EXPECT_EQ(0, memcmp(data, (char *)self->pool + first, len));
+	close(buf);
+	free(data);
+	free(ents);
+}
+
+/* The importer's own checks: a read past the buffer, a non-zero pad. */
+TEST_F(dmabuf_seg, importer_bad_requests)
+{
+	struct hs_import req = { .data_len = SZ_2M + 1 };
+	int buf = export(self->fd, 0, SZ_2M);
+
+	ASSERT_LE(0, buf);
+	req.fd = buf;
+	EXPECT_EQ(-1, ioctl(self->importer, HS_IMPORT_MAP, &req));
+	EXPECT_EQ(EINVAL, errno);
+	req.data_len = 0;
+	req.pad = 1;
+	EXPECT_EQ(-1, ioctl(self->importer, HS_IMPORT_MAP, &req));
+	EXPECT_EQ(EINVAL, errno);
+	close(buf);
 }
 
 TEST_HARNESS_MAIN

@@ -6,9 +6,11 @@
  */
 
 #include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -17,6 +19,8 @@
 #include "importer.h"
 
 static struct platform_device *importer_pdev;
+/* One mapping at a time: each sets the device's max segment size. */
+static DEFINE_MUTEX(importer_lock);
 
 /* 6.2 made the map call take the reservation lock itself, or not. */
 #ifdef HAVE_DMA_BUF_MAP_ATTACHMENT_UNLOCKED
@@ -55,6 +59,32 @@ static int report(struct sg_table *sgt, struct hs_import *req)
 	return ret;
 }
 
+/*
+ * Read the buffer as the device would: from the DMA addresses, which under
+ * swiotlb are the bounce buffers, not the pool's pages.  Without an IOMMU a
+ * DMA address is a physical one, and on x86_64 all of it is direct-mapped.
+ */
+static int read_through_dma(struct device *dev, struct sg_table *sgt,
+			    struct hs_import *req)
+{
+	char __user *udata = u64_to_user_ptr(req->data);
+	u64 done = 0, n;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		if (done == req->data_len)
+			break;
+		n = min_t(u64, sg_dma_len(sg), req->data_len - done);
+		if (copy_to_user(udata + done,
+				 phys_to_virt(dma_to_phys(dev, sg_dma_address(sg))),
+				 n))
+			return -EFAULT;
+		done += n;
+	}
+	return 0;
+}
+
 static long importer_map_ioctl(void __user *uarg)
 {
 	struct dma_buf_attachment *attach;
@@ -65,13 +95,22 @@ static long importer_map_ioctl(void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
+	if (req.pad)
+		return -EINVAL;
 	dmabuf = dma_buf_get(req.fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
+	if (req.data_len > dmabuf->size) {
+		ret = -EINVAL;
+		goto put;
+	}
+	mutex_lock(&importer_lock);
+	/* 6.1 returns an error without dma_parms; init made sure of them. */
+	dma_set_max_seg_size(&importer_pdev->dev, req.max_seg ?: UINT_MAX);
 	attach = dma_buf_attach(dmabuf, &importer_pdev->dev);
 	if (IS_ERR(attach)) {
 		ret = PTR_ERR(attach);
-		goto put;
+		goto unlock;
 	}
 	sgt = importer_map(attach, DMA_BIDIRECTIONAL);
 	if (IS_ERR(sgt)) {
@@ -79,12 +118,17 @@ static long importer_map_ioctl(void __user *uarg)
 		goto detach;
 	}
 	req.size = dmabuf->size;
+	req.max_mapping = dma_max_mapping_size(&importer_pdev->dev);
 	ret = report(sgt, &req);
+	if (!ret)
+		ret = read_through_dma(&importer_pdev->dev, sgt, &req);
 	importer_unmap(attach, sgt, DMA_BIDIRECTIONAL);
 	if (!ret && copy_to_user(uarg, &req, sizeof(req)))
 		ret = -EFAULT;
 detach:
 	dma_buf_detach(dmabuf, attach);
+unlock:
+	mutex_unlock(&importer_lock);
 put:
 	dma_buf_put(dmabuf);
 	return ret;
@@ -124,6 +168,11 @@ static int __init importer_init(void)
 					   DMA_BIT_MASK(64));
 	if (ret)
 		goto unregister;
+	/* Where the max segment size is kept; platform devices have them. */
+	if (!importer_pdev->dev.dma_parms) {
+		ret = -EIO;
+		goto unregister;
+	}
 	ret = misc_register(&importer_misc);
 	if (ret)
 		goto unregister;

@@ -34,6 +34,15 @@ struct hs_import_ent {
  * @size: out: size of the dma-buf
  * @orig_nents: out: CPU entries of the mapping
  * @nents: out: DMA entries of the mapping
+ * @max_seg: in: the device's max segment size (dma_set_max_seg_size()) for
+ *	this mapping, 0 for the default, UINT_MAX as the RDMA core sets
+ * @pad: must be zero
+ * @max_mapping: out: dma_max_mapping_size() of the device (swiotlb's limit
+ *	when it bounces)
+ * @data: in: user pointer to @data_len bytes, filled with the first
+ *	@data_len bytes of the buffer as the device reads them: through the
+ *	DMA addresses of the mapping (the bounce buffers under swiotlb)
+ * @data_len: in: bytes to read, at most @size; 0 reads nothing
  */
 struct hs_import {
 	__s32 fd;
@@ -42,6 +51,11 @@ struct hs_import {
 	__u64 size;
 	__u32 orig_nents;
 	__u32 nents;
+	__u32 max_seg;
+	__u32 pad;
+	__u64 max_mapping;
+	__u64 data;
+	__u64 data_len;
 };
 
 #define HS_IMPORT_MAP	_IOWR('h', 0x01, struct hs_import)

@@ -247,6 +247,27 @@ for k in "${KVERS[@]}"; do
 	fi
 done
 
+echo "== swiotlb lane"
+# swiotlb=force: every DMA mapping bounces, at most 256 KiB at a time; the
+# dma-buf segment tests only (dmabuf_test -f dmabuf_seg), about 10 s each.
+for k in "${KVERS[@]}"; do
+	dir=$BUILD/payload-swiotlb-$k
+	rm -rf "$dir" && mkdir -p "$dir" &&
+		cp "$BUILD/selftests/dmabuf_test" "$BUILD/module-$k/hugeslab.ko" \
+			"$BUILD/module-$k/importer/hugeslab_importer.ko" "$dir/" &&
+		cp "$BUILD/selftests/run-guest-swiotlb.sh" "$dir/run-guest.sh" ||
+		{ fail "vm-swiotlb-$k: payload" /dev/null; continue; }
+	scripts/vm/run.sh --kver "$k" --payload "$dir" --out "$BUILD/vm-swiotlb-$k" \
+		--append swiotlb=force --mem 512 --timeout 600 \
+		>"$LOGS/vm-swiotlb-$k.log" 2>&1
+	rc=$?
+	add_counts "vm-swiotlb-$k" "$LOGS/vm-swiotlb-$k.log"
+	grep -E '^not ok' "$BUILD/vm-swiotlb-$k/tests.log" 2>/dev/null
+	if ((rc != 0)); then
+		fail "vm-swiotlb-$k: runner" "$LOGS/vm-swiotlb-$k.log"
+	fi
+done
+
 echo "== power-cut lane"
 # dm-log-writes in the VM (selftests/powercut/README.md): durable acks lose
 # nothing at any FLUSH/FUA cut point, the --fsync none control must lose.

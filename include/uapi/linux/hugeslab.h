@@ -235,8 +235,10 @@ struct hugeslab_attach {
  * @reserved: must be 0
  *
  * Exports a range of the pool as a dma-buf, for RDMA (ibv_reg_dmabuf_mr) or
- * any other importing driver.  Mapping it for a device gives one scatterlist
- * entry per slab.  The dma-buf keeps the pool alive until it is released.
+ * any other importing driver.  Mapping it for a device gives scatterlist
+ * entries no longer than that device's max segment size and DMA mapping
+ * size allow, one per slab at most.  The dma-buf keeps the pool alive until
+ * it is released.
  * The file descriptor is opened O_RDWR, so the calling file must be
  * writable (see DOC: access): EACCES otherwise.
  */

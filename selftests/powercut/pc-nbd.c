@@ -16,7 +16,9 @@
  * every few of them, and at the end, a FLUSH: when its reply arrives, one
  * mark goes in for every slot whose newest replied write was not yet
  * marked. A plain write without a FLUSH reply after it gets no mark: the
- * protocol does not promise it. Each marked write is one ACKLOG line
+ * protocol does not promise it. A slot whose last plain write no FLUSH has
+ * covered yet gets no FUA write (see run(): dm-log-writes would log the two
+ * in the wrong order). Each marked write is one ACKLOG line
  *
  *	MARK ext OFFSET LEN CRC32C
  *
@@ -335,7 +337,14 @@ static int run(struct client *c, unsigned int ops, unsigned int nslots)
 
 		rnd = mix64(rnd);
 		i = rnd % nslots;
-		fua = (rnd >> 32) % 3 == 0;
+		/*
+		 * dm-log-writes logs a FUA write when it completes but a plain
+		 * one only at the next FLUSH, after it: a FUA write over an
+		 * unflushed plain write to the same slot would replay under
+		 * the stale data, a loss no disk could have. So that slot
+		 * gets a plain write instead.
+		 */
+		fua = (rnd >> 32) % 3 == 0 && !c->slot[i].pending;
 		ret = do_write(c, i, fua, buf);
 		if (ret || fua)
 			continue;

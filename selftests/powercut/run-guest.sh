@@ -17,6 +17,15 @@
 # SIZES. Run 1 uses the sink's default acks, which must be durable, and
 # must lose nothing; run 2, the negative control, uses --fsync none and
 # must lose acked records.
+#
+# Then hugeslab-nbd's FLUSH and FUA (run_nbd): the server exports the
+# log-writes target itself, raw (O_DIRECT); pc-nbd writes patterns to it,
+# some with FUA, some plain and then FLUSH, and marks each extent the
+# moment its FUA or FLUSH reply arrives; pc-replay -e checks, at every cut,
+# each durable extent's CRC32C on the replayed device. Run 3 is the real
+# server (must lose nothing), run 4 the negative control, a build that
+# replies to FLUSH before fdatasync() and drops RWF_DSYNC from FUA writes
+# (userspace/nbd build/static-broken, never installed): it must lose.
 set -u
 
 P=/payload
@@ -28,6 +37,11 @@ SIZES=${PC_SIZES:-512-64K}
 CONNS=${PC_CONNS:-2}
 WINDOW=${PC_WINDOW:-1M}
 MAX_CUTS=${PC_MAX_CUTS:-30}
+# NBD runs: OPS writes over SLOTS 64 KiB slots (the first NBD_MB of BASE).
+NBD_OPS=${PC_NBD_OPS:-160}
+NBD_SLOTS=${PC_NBD_SLOTS:-48}
+NBD_MB=3
+NBD_MAX_CUTS=${PC_NBD_MAX_CUTS:-200}
 # In the durable run, every RESTART_EVERY-th checked cut also restarts the
 # sink on the recovered files and checks old and new acks (cut-check.sh).
 RESTART_EVERY=${PC_RESTART_EVERY:-8}
@@ -146,7 +160,53 @@ run() {
 	return $rc
 }
 
-echo "1..3"
+# run_nbd NAME SERVER SEED: the NBD run. Sets RESULT; returns 0 (nothing
+# lost), 1 (lost) or 2 (error).
+run_nbd() {
+	name=$1
+	server=$2
+	seed=$3
+	RESULT=
+	rm -f "$T/acklog-$name"
+	# The slots zeroed on the logged device and on the replay target alike
+	# (the target must start as the device did); each run's patterns
+	# differ (SEED), so nothing left by another run can pass for an extent.
+	step=zero
+	if ! {
+		dd if=/dev/zero of=/dev/mapper/pc-base bs=1M count=$NBD_MB conv=fsync 2>"$T/zero.log" &&
+		dd if=/dev/zero of=/dev/mapper/pc-scratch bs=1M count=$NBD_MB conv=fsync 2>>"$T/zero.log" &&
+		dd if=/dev/zero of=/dev/mapper/pc-log bs=1M count=1 conv=fsync 2>>"$T/zero.log" &&
+		step=log-writes &&
+		dm create pc-lw --table "0 $(sect $BASE_MB) log-writes /dev/mapper/pc-base /dev/mapper/pc-log"
+	}; then
+		echo "# nbd run $name: $step failed"
+		return 2
+	fi
+	"$server" --listen 127.0.0.1:10809 --threads 1 --pool 64M /dev/mapper/pc-lw \
+		>"$T/nbd-$name.out" 2>"$T/nbd-$name.log" &
+	spid=$!
+	rc=0
+	# pc-nbd retries the connection while the server starts.
+	pc-nbd -c 127.0.0.1:10809 -d pc-lw -a "$T/acklog-$name" -n "$NBD_OPS" -s "$NBD_SLOTS" \
+		-S "$seed" >"$T/pc-nbd-$name.log" 2>&1 || rc=$?
+	kill -TERM $spid 2>/dev/null
+	wait $spid || rc=$((rc + 100))
+	# Removing the target logs what no flush covered, after every mark.
+	dm remove pc-lw || rc=$((rc + 10000))
+	sed 's/^/# /' "$T/pc-nbd-$name.log"
+	if [ $rc -ne 0 ]; then
+		echo "# nbd run $name: pc-nbd/server/dm status $rc"
+		return 2
+	fi
+	rc=0
+	pc-replay -e -l /dev/mapper/pc-log -t /dev/mapper/pc-scratch -a "$T/acklog-$name" \
+		-c "$NBD_MAX_CUTS" >"$T/replay-$name.log" 2>&1 || rc=$?
+	head -n 12 "$T/replay-$name.log" | sed 's/^/# /'
+	RESULT=$(sed -n 's/^pc-replay: \(cut points tried .*\)/\1/p' "$T/replay-$name.log")
+	return $rc
+}
+
+echo "1..5"
 if setup; then
 	tap ok "powercut: dm-log-writes over $DISK (ext4 ${BASE_MB}M, log ${LOG_MB}M)"
 else
@@ -179,4 +239,28 @@ if [ $rc -eq 1 ] && [ -n "$RESULT" ] && ! echo "$RESULT" | grep -q 'records lost
 else
 	tap "not ok" "powercut: negative control --fsync none found no loss: ${RESULT:-no result} (status $rc)"
 	fail_out "control run"
+fi
+
+# hugeslab-nbd's FLUSH and FUA. strace cannot see RWF_DSYNC inside
+# io_uring, so this is the test that a FUA write is durable when replied.
+t0=$(date +%s)
+run_nbd nbd $P/nbd/bin/hugeslab-nbd 1
+rc=$?
+echo "# nbd run: $(($(date +%s) - t0)) s"
+if [ $rc -eq 0 ] && echo "$RESULT" | grep -q 'extents lost 0;'; then
+	tap ok "powercut: hugeslab-nbd FLUSH/FUA: $RESULT"
+else
+	tap "not ok" "powercut: hugeslab-nbd FLUSH/FUA: ${RESULT:-no result} (status $rc)"
+	fail_out "nbd run"
+fi
+
+t0=$(date +%s)
+run_nbd nbd-control $P/nbd/broken/hugeslab-nbd 2
+rc=$?
+echo "# nbd control run: $(($(date +%s) - t0)) s"
+if [ $rc -eq 1 ] && [ -n "$RESULT" ] && ! echo "$RESULT" | grep -q 'extents lost 0;'; then
+	tap ok "powercut: negative control hugeslab-nbd, FLUSH replied before fdatasync and FUA without RWF_DSYNC, loses acked extents: $RESULT"
+else
+	tap "not ok" "powercut: negative control hugeslab-nbd (broken FLUSH/FUA) found no loss: ${RESULT:-no result} (status $rc)"
+	fail_out "nbd control run"
 fi

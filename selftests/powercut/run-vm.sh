@@ -35,11 +35,18 @@ if [[ -z $SINK_BIN ]]; then
 	SINK_BIN=$TOP/userspace/sink/build/static
 fi
 
+# hugeslab-nbd, and the negative control's build of it (FLUSH replied
+# before fdatasync, FUA without RWF_DSYNC).
+make -s -C "$TOP/userspace/nbd" build/static/hugeslab-nbd build/static-broken/hugeslab-nbd
+NBD_BIN=$TOP/userspace/nbd/build
+
 rm -rf "$PAYLOAD"
-mkdir -p "$PAYLOAD/sink/bin"
+mkdir -p "$PAYLOAD/sink/bin" "$PAYLOAD/nbd/bin" "$PAYLOAD/nbd/broken"
 cp "$TOP/selftests/powercut/run-guest.sh" "$TOP/selftests/powercut/cut-check.sh" \
 	"$BUILD/powercut/pc-replay" "$BUILD/powercut/pc-mark" "$BUILD/powercut/pc-check" \
-	"$PAYLOAD/"
+	"$BUILD/powercut/pc-nbd" "$PAYLOAD/"
+cp "$NBD_BIN/static/hugeslab-nbd" "$PAYLOAD/nbd/bin/"
+cp "$NBD_BIN/static-broken/hugeslab-nbd" "$PAYLOAD/nbd/broken/"
 # dmsetup and mke2fs are dynamically linked: run.sh copies their libraries.
 cp "$(command -v dmsetup)" "$(command -v mke2fs)" /etc/mke2fs.conf "$PAYLOAD/"
 cp "$SINK_BIN/hugeslab-sink" "$SINK_BIN/hugeslab-source" "$PAYLOAD/sink/bin/"

@@ -508,9 +508,15 @@ static void submit_disk(struct worker *w, struct req *q)
 							  off, idx);
 			else
 				io_uring_prep_write(sqe, ex->fd, q->bufs[i], n, off);
-			/* FUA: the completion means the data is stable. */
+			/*
+			 * FUA: the completion means the data is stable. The
+			 * power-cut lane's negative control (selftests/powercut)
+			 * is built with NBD_TEST_BROKEN_FUA, which drops it.
+			 */
+#ifndef NBD_TEST_BROKEN_FUA
 			if (q->r.flags & NBD_CMD_FLAG_FUA)
 				sqe->rw_flags = RWF_DSYNC;
+#endif
 		} else if (idx >= 0) {
 			io_uring_prep_read_fixed(sqe, ex->fd, q->bufs[i], n, off, idx);
 		} else {

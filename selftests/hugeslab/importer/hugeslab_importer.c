@@ -63,23 +63,27 @@ static int report(struct sg_table *sgt, struct hs_import *req)
  * Read the buffer as the device would: from the DMA addresses, which under
  * swiotlb are the bounce buffers, not the pool's pages.  Without an IOMMU a
  * DMA address is a physical one, and on x86_64 all of it is direct-mapped.
+ * With HS_IMPORT_WRITE, write the complement back the same way.
  */
-static int read_through_dma(struct device *dev, struct sg_table *sgt,
-			    struct hs_import *req)
+static int dma_access(struct device *dev, struct sg_table *sgt,
+		      struct hs_import *req)
 {
 	char __user *udata = u64_to_user_ptr(req->data);
-	u64 done = 0, n;
+	u64 done = 0, n, j;
 	struct scatterlist *sg;
 	unsigned int i;
+	u8 *va;
 
 	for_each_sgtable_dma_sg(sgt, sg, i) {
 		if (done == req->data_len)
 			break;
 		n = min_t(u64, sg_dma_len(sg), req->data_len - done);
-		if (copy_to_user(udata + done,
-				 phys_to_virt(dma_to_phys(dev, sg_dma_address(sg))),
-				 n))
+		va = phys_to_virt(dma_to_phys(dev, sg_dma_address(sg)));
+		if (copy_to_user(udata + done, va, n))
 			return -EFAULT;
+		if (req->flags & HS_IMPORT_WRITE)
+			for (j = 0; j < n; j++)
+				va[j] = ~va[j];
 		done += n;
 	}
 	return 0;
@@ -95,7 +99,7 @@ static long importer_map_ioctl(void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.pad)
+	if (req.flags & ~HS_IMPORT_WRITE)
 		return -EINVAL;
 	dmabuf = dma_buf_get(req.fd);
 	if (IS_ERR(dmabuf))
@@ -121,7 +125,7 @@ static long importer_map_ioctl(void __user *uarg)
 	req.max_mapping = dma_max_mapping_size(&importer_pdev->dev);
 	ret = report(sgt, &req);
 	if (!ret)
-		ret = read_through_dma(&importer_pdev->dev, sgt, &req);
+		ret = dma_access(&importer_pdev->dev, sgt, &req);
 	importer_unmap(attach, sgt, DMA_BIDIRECTIONAL);
 	if (!ret && copy_to_user(uarg, &req, sizeof(req)))
 		ret = -EFAULT;

@@ -36,13 +36,17 @@ struct hs_import_ent {
  * @nents: out: DMA entries of the mapping
  * @max_seg: in: the device's max segment size (dma_set_max_seg_size()) for
  *	this mapping, 0 for the default, UINT_MAX as the RDMA core sets
- * @pad: must be zero
+ * @flags: in: %HS_IMPORT_WRITE or 0; other bits are refused (EINVAL)
  * @max_mapping: out: dma_max_mapping_size() of the device (swiotlb's limit
  *	when it bounces)
  * @data: in: user pointer to @data_len bytes, filled with the first
  *	@data_len bytes of the buffer as the device reads them: through the
  *	DMA addresses of the mapping (the bounce buffers under swiotlb)
  * @data_len: in: bytes to read, at most @size; 0 reads nothing
+ *
+ * With %HS_IMPORT_WRITE the device then writes the complement of every byte
+ * it read back through the same DMA addresses before unmapping, so the
+ * pool holds it afterwards only if the unmap copied it back (swiotlb).
  */
 struct hs_import {
 	__s32 fd;
@@ -52,11 +56,13 @@ struct hs_import {
 	__u32 orig_nents;
 	__u32 nents;
 	__u32 max_seg;
-	__u32 pad;
+	__u32 flags;
 	__u64 max_mapping;
 	__u64 data;
 	__u64 data_len;
 };
+
+#define HS_IMPORT_WRITE	(1U << 0)
 
 #define HS_IMPORT_MAP	_IOWR('h', 0x01, struct hs_import)
 

@@ -6,6 +6,7 @@
  * protocol's rules:
  *
  *   pc-nbd -c HOST:PORT -d DM-NAME -a ACKLOG [-n OPS] [-s SLOTS] [-S SEED]
+ *          [-C CONNS]
  *
  * The export is cut into SLOTS slots of 64 KiB; slot i always takes
  * writes of the same length (4 to 64 KiB) at its start, so a later write
@@ -30,6 +31,11 @@
  * The protocol is spoken here from doc/proto.md directly (fixed newstyle,
  * NBD_OPT_EXPORT_NAME, simple replies), not with the server's codec, so
  * that a shared misunderstanding cannot hide.
+ *
+ * With CONNS connections (at most 4), each request goes on a pseudo-random
+ * one, still one request at a time: a FLUSH on one connection must cover
+ * the writes replied to on the others, as NBD_FLAG_CAN_MULTI_CONN
+ * promises.
  *
  * Exit 0, 1 when the server refused something, 2 on other errors.
  */
@@ -58,6 +64,7 @@
 #define OPT_EXPORT_NAME		1U
 #define TFLAG_SEND_FLUSH	(1U << 2)
 #define TFLAG_SEND_FUA		(1U << 3)
+#define TFLAG_CAN_MULTI_CONN	(1U << 8)
 #define REQUEST_MAGIC		0x25609513U
 #define REPLY_MAGIC		0x67446698U
 #define CMD_WRITE		1U
@@ -67,6 +74,7 @@
 
 #define SLOT_SIZE		(64U << 10)
 #define SLOTS_MAX		256U
+#define CONNS_MAX		4
 #define CONNECT_TRIES		200	/* 50 ms apart: the server starts slowly under TCG */
 
 struct slot {
@@ -76,7 +84,7 @@ struct slot {
 };
 
 struct client {
-	int fd, ctl;
+	int fd[CONNS_MAX], nfd, cur, ctl;
 	const char *dev;
 	FILE *acklog;
 	uint64_t seed, handle, marks, fua, plain, flushes, acked;
@@ -167,7 +175,7 @@ static int dial(const char *hostport)
 }
 
 /* Fixed newstyle, the default export by NBD_OPT_EXPORT_NAME. */
-static int handshake(int fd, uint64_t *size)
+static int handshake(int fd, uint64_t *size, int multi)
 {
 	unsigned char b[18];
 	uint16_t hflags, tflags;
@@ -197,7 +205,9 @@ static int handshake(int fd, uint64_t *size)
 	*size = get64(b);
 	memcpy(&tflags, b + 8, 2);
 	tflags = ntohs(tflags);
-	if (!(tflags & TFLAG_SEND_FLUSH) || !(tflags & TFLAG_SEND_FUA))
+	/* Several connections rely on one FLUSH covering them all. */
+	if (!(tflags & TFLAG_SEND_FLUSH) || !(tflags & TFLAG_SEND_FUA) ||
+	    (multi && !(tflags & TFLAG_CAN_MULTI_CONN)))
 		return -EOPNOTSUPP;
 	return 0;
 }
@@ -233,7 +243,7 @@ static int request(struct client *c, uint16_t flags, uint16_t type, uint64_t off
 
 			v[nv++] = (struct iovec){ (char *)data + skip, len - skip };
 		}
-		n = writev(c->fd, v, nv);
+		n = writev(c->fd[c->cur], v, nv);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -242,7 +252,7 @@ static int request(struct client *c, uint16_t flags, uint16_t type, uint64_t off
 	}
 	if (type == CMD_DISC)
 		return 0;
-	ret = full_io(c->fd, r, sizeof(r), 1);
+	ret = full_io(c->fd[c->cur], r, sizeof(r), 1);
 	if (ret)
 		return ret;
 	memcpy(&magic, r, 4);
@@ -336,6 +346,7 @@ static int run(struct client *c, unsigned int ops, unsigned int nslots)
 		unsigned int i, fua;
 
 		rnd = mix64(rnd);
+		c->cur = (rnd >> 48) % c->nfd;
 		i = rnd % nslots;
 		/*
 		 * dm-log-writes logs a FUA write when it completes but a plain
@@ -350,13 +361,15 @@ static int run(struct client *c, unsigned int ops, unsigned int nslots)
 			continue;
 		/* A FLUSH after 1 to 4 plain writes. */
 		if (++since_flush > ((rnd >> 40) & 3)) {
+			/* Often not the connection the writes went on. */
+			c->cur = (rnd >> 56) % c->nfd;
 			ret = do_flush(c, nslots);
 			since_flush = 0;
 		}
 	}
 	if (!ret)
 		ret = do_flush(c, nslots);
-	if (!ret)
+	for (c->cur = 0; !ret && c->cur < c->nfd; c->cur++)
 		ret = request(c, 0, CMD_DISC, 0, 0, NULL);
 	free(buf);
 	return ret;
@@ -364,13 +377,13 @@ static int run(struct client *c, unsigned int ops, unsigned int nslots)
 
 int main(int argc, char **argv)
 {
-	struct client c = { .fd = -1, .ctl = -1, .seed = 1 };
+	struct client c = { .nfd = 1, .ctl = -1, .seed = 1 };
 	const char *addr = NULL, *acklog = NULL;
-	unsigned int ops = 200, nslots = 64;
+	unsigned int ops = 200, nslots = 64, conns = 1, k;
 	uint64_t size;
 	int opt, ret, status = 2;
 
-	while ((opt = getopt(argc, argv, "c:d:a:n:s:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:d:a:n:s:S:C:")) != -1) {
 		switch (opt) {
 		case 'c':
 			addr = optarg;
@@ -390,11 +403,15 @@ int main(int argc, char **argv)
 		case 'S':
 			c.seed = strtoull(optarg, NULL, 0);
 			break;
+		case 'C':
+			conns = strtoul(optarg, NULL, 0);
+			break;
 		default:
 			goto usage;
 		}
 	}
-	if (!addr || !c.dev || !acklog || !nslots || nslots > SLOTS_MAX || optind != argc)
+	if (!addr || !c.dev || !acklog || !nslots || nslots > SLOTS_MAX || !conns ||
+	    conns > CONNS_MAX || optind != argc)
 		goto usage;
 	c.ctl = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
 	if (c.ctl < 0) {
@@ -406,15 +423,19 @@ int main(int argc, char **argv)
 		perror(acklog);
 		goto out;
 	}
-	c.fd = dial(addr);
-	if (c.fd < 0) {
-		fprintf(stderr, "pc-nbd: connect %s: %s\n", addr, strerror(-c.fd));
-		goto out;
-	}
-	ret = handshake(c.fd, &size);
-	if (ret) {
-		fprintf(stderr, "pc-nbd: handshake: %s\n", strerror(-ret));
-		goto out;
+	for (c.nfd = 0; c.nfd < (int)conns; c.nfd++) {
+		ret = dial(addr);
+		if (ret < 0) {
+			fprintf(stderr, "pc-nbd: connect %s: %s\n", addr, strerror(-ret));
+			goto out;
+		}
+		c.fd[c.nfd] = ret;
+		ret = handshake(ret, &size, conns > 1);
+		if (ret) {
+			fprintf(stderr, "pc-nbd: handshake: %s\n", strerror(-ret));
+			c.nfd++;
+			goto out;
+		}
 	}
 	if (size < (uint64_t)nslots * SLOT_SIZE) {
 		fprintf(stderr, "pc-nbd: export of %" PRIu64 " bytes < %u slots\n", size,
@@ -423,20 +444,20 @@ int main(int argc, char **argv)
 	}
 	ret = run(&c, ops, nslots);
 	status = ret > 0 ? 1 : ret ? 2 : 0;
-	fprintf(stderr, "pc-nbd: %" PRIu64 " writes (%" PRIu64 " FUA), %" PRIu64
-		" flushes, %" PRIu64 " marks, %" PRIu64 " extents acked\n",
-		c.fua + c.plain, c.fua, c.flushes, c.marks, c.acked);
+	fprintf(stderr, "pc-nbd: %d connection(s), %" PRIu64 " writes (%" PRIu64 " FUA), %"
+		PRIu64 " flushes, %" PRIu64 " marks, %" PRIu64 " extents acked\n",
+		c.nfd, c.fua + c.plain, c.fua, c.flushes, c.marks, c.acked);
 out:
 	if (c.acklog && fclose(c.acklog)) {
 		perror(acklog);
 		status = 2;
 	}
-	if (c.fd >= 0)
-		close(c.fd);
+	for (k = 0; k < (unsigned int)c.nfd; k++)
+		close(c.fd[k]);
 	close(c.ctl);
 	return status;
 usage:
 	fprintf(stderr, "usage: pc-nbd -c HOST:PORT -d DM-NAME -a ACKLOG [-n OPS]"
-		" [-s SLOTS] [-S SEED]\n");
+		" [-s SLOTS] [-S SEED] [-C CONNS]\n");
 	return 2;
 }

@@ -40,6 +40,9 @@ MAX_CUTS=${PC_MAX_CUTS:-30}
 # NBD runs: OPS writes over SLOTS 64 KiB slots (the first NBD_MB of BASE).
 NBD_OPS=${PC_NBD_OPS:-160}
 NBD_SLOTS=${PC_NBD_SLOTS:-48}
+# Two connections on two workers: a FLUSH on one must cover writes replied
+# to on the other (CAN_MULTI_CONN).
+NBD_CONNS=2
 NBD_MB=3
 NBD_MAX_CUTS=${PC_NBD_MAX_CUTS:-200}
 # In the durable run, every RESTART_EVERY-th checked cut also restarts the
@@ -182,13 +185,13 @@ run_nbd() {
 		echo "# nbd run $name: $step failed"
 		return 2
 	fi
-	"$server" --listen 127.0.0.1:10809 --threads 1 --pool 64M /dev/mapper/pc-lw \
+	"$server" --listen 127.0.0.1:10809 --threads $NBD_CONNS --pool 64M /dev/mapper/pc-lw \
 		>"$T/nbd-$name.out" 2>"$T/nbd-$name.log" &
 	spid=$!
 	rc=0
 	# pc-nbd retries the connection while the server starts.
 	pc-nbd -c 127.0.0.1:10809 -d pc-lw -a "$T/acklog-$name" -n "$NBD_OPS" -s "$NBD_SLOTS" \
-		-S "$seed" >"$T/pc-nbd-$name.log" 2>&1 || rc=$?
+		-S "$seed" -C $NBD_CONNS >"$T/pc-nbd-$name.log" 2>&1 || rc=$?
 	kill -TERM $spid 2>/dev/null
 	wait $spid || rc=$((rc + 100))
 	# Removing the target logs what no flush covered, after every mark.

@@ -83,6 +83,16 @@ static inline bool hugeslab_get_file_unless_zero(struct file *file)
 
 static inline bool hugeslab_can_mmap(const struct file_operations *fops)
 {
+/*
+ * Test-only: 6.1 and 6.12 shmem both have ->mmap, so the refusal to load
+ * would never run.  scripts/check.sh builds a second module with
+ * -DHUGESLAB_TEST_NO_SHMEM_MMAP that behaves as on a kernel where shmem has
+ * no hook we can call, and the VM selftests check it refuses to load.
+ * Kbuild never sets it.
+ */
+#ifdef HUGESLAB_TEST_NO_SHMEM_MMAP
+	return false;
+#endif
 #ifdef hugeslab_mmap_prepare_vma
 	if (fops->mmap_prepare)
 		return true;

@@ -74,6 +74,14 @@ build_module() {
 	make -C "/lib/modules/$kver/build" M="$out/importer" W=1 modules 2>&1 |
 		tee -a "$out/build.log"
 	[[ ${PIPESTATUS[0]} -eq 0 && -f $out/importer/hugeslab_importer.ko ]] || return 1
+	# The same module built as if shmem had no ->mmap (compat.h,
+	# HUGESLAB_TEST_NO_SHMEM_MMAP): run-guest.sh checks it refuses to load.
+	mkdir -p "$out/nommap"
+	cp -r Kbuild module include "$out/nommap/"
+	make -C "/lib/modules/$kver/build" M="$out/nommap" W=1 \
+		KCFLAGS=-DHUGESLAB_TEST_NO_SHMEM_MMAP modules 2>&1 |
+		tee -a "$out/build.log"
+	[[ ${PIPESTATUS[0]} -eq 0 && -f $out/nommap/hugeslab.ko ]] || return 1
 	# W=1 must stay silent.
 	! grep -E 'warning:|error:' "$out/build.log"
 }
@@ -120,7 +128,8 @@ vm_payload() {
 		cp "$BUILD/tools/hugeslabctl" "$dir/" &&
 		{ [[ ! -f $BUILD/tools/top-demo ]] || cp "$BUILD/tools/top-demo" "$dir/"; } &&
 		cp "$BUILD/module-$kver/hugeslab.ko" \
-			"$BUILD/module-$kver/importer/hugeslab_importer.ko" "$dir/" ||
+			"$BUILD/module-$kver/importer/hugeslab_importer.ko" "$dir/" &&
+		cp "$BUILD/module-$kver/nommap/hugeslab.ko" "$dir/hugeslab-nommap.ko" ||
 		return 1
 	if [[ -d $BUILD/vm-lib ]]; then
 		cp -r "$BUILD/vm-lib" "$dir/lib"

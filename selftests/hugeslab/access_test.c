@@ -17,17 +17,6 @@
 #define POOL_SIZE	(2 * SZ_2M)
 #define OTHER_ID	65533
 
-static int create_named(int fd, uint64_t size, const char *name)
-{
-	struct hugeslab_create_named a = {
-		.create = { .size = size, .numa_node = -1,
-			    .flags = HUGESLAB_CREATE_NAMED },
-	};
-
-	memcpy(a.name, name, strnlen(name, sizeof(a.name) - 1));
-	return ioctl(fd, HUGESLAB_IOC_CREATE_NAMED, &a) ? -errno : 0;
-}
-
 static int attach_as(int fd, const char *name, uint32_t flags, uint32_t owner)
 {
 	struct hugeslab_attach a = { .flags = flags, .owner_uid = owner };

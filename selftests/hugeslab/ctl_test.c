@@ -70,17 +70,6 @@ static char *json_pool(char *s, const char *name)
 	return p;
 }
 
-static int create_named(int fd, uint64_t size, const char *name)
-{
-	struct hugeslab_create_named a = {
-		.create = { .size = size, .numa_node = -1,
-			    .flags = HUGESLAB_CREATE_NAMED },
-	};
-
-	memcpy(a.name, name, strnlen(name, sizeof(a.name) - 1));
-	return ioctl(fd, HUGESLAB_IOC_CREATE_NAMED, &a) ? -errno : 0;
-}
-
 FIXTURE(ctl) {
 	int cap_mb;
 	char out[16384];

@@ -10,19 +10,7 @@
 #include "hugeslab_util.h"
 #include "kselftest_harness.h"
 
-#define FAIL_NTH	"/sys/module/hugeslab/parameters/test_fail_nth"
 #define NR_SLABS	3
-
-static int set_fail_nth(int n)
-{
-	FILE *f = fopen(FAIL_NTH, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%d\n", n) > 0 ? 0 : -1;
-	return fclose(f) ? -1 : ret;
-}
 
 static int get_fail_nth(void)
 {

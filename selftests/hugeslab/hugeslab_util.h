@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,12 +165,13 @@ static inline long smaps_kb(const void *addr, const char *field)
 	return val;
 }
 
-static inline long meminfo_kb(const char *field)
+/* kB value of @field in a /proc file of "Field:   N kB" lines, or -1. */
+static inline long proc_kb(const char *path, const char *field)
 {
 	char line[256];
 	size_t flen = strlen(field);
 	long val = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
@@ -181,6 +183,68 @@ static inline long meminfo_kb(const char *field)
 	}
 	fclose(f);
 	return val;
+}
+
+static inline long meminfo_kb(const char *field)
+{
+	return proc_kb("/proc/meminfo", field);
+}
+
+/* CREATE_NAMED of @size bytes on any node; 0 or -errno. */
+static inline int create_named(int fd, uint64_t size, const char *name)
+{
+	struct hugeslab_create_named a = {
+		.create = { .size = size, .numa_node = -1,
+			    .flags = HUGESLAB_CREATE_NAMED },
+	};
+
+	memcpy(a.name, name, strnlen(name, sizeof(a.name) - 1));
+	return ioctl(fd, HUGESLAB_IOC_CREATE_NAMED, &a) ? -errno : 0;
+}
+
+#define FAIL_NTH	"/sys/module/hugeslab/parameters/test_fail_nth"
+
+/* Make the module's @n-th allocation step fail (0: none); 0 or -1. */
+static inline int set_fail_nth(int n)
+{
+	FILE *f = fopen(FAIL_NTH, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%d\n", n) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+/* Unload @name without waiting for users: -EWOULDBLOCK while in use. */
+static inline int delete_module(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+static inline int load_module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Wait up to 2 s for /dev/hugeslab to appear (@present) or go. */
+static inline int wait_for_device(int present)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if ((access(HUGESLAB_DEVICE_PATH, F_OK) == 0) == present)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
 }
 
 static inline long minor_faults(void)

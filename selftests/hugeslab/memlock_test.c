@@ -235,18 +235,6 @@ TEST_F(memlock, limit_still_bounds_pools)
 	EXPECT_EQ(0, as_limited_nobody(over_limit, self->fds));
 }
 
-#define FAIL_NTH	"/sys/module/hugeslab/parameters/test_fail_nth"
-
-static int set_fail_nth(int n)
-{
-	FILE *f = fopen(FAIL_NTH, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%d\n", n) > 0 ? 0 : -1;
-	return fclose(f) ? -1 : ret;
-}
 
 /*
  * With step n failing: ENOMEM, and the user's whole limit is free again.

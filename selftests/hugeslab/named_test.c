@@ -28,17 +28,6 @@ static int create_named_raw(int fd, struct hugeslab_create_named *a)
 	return ioctl(fd, HUGESLAB_IOC_CREATE_NAMED, a) ? -errno : 0;
 }
 
-static int create_named(int fd, uint64_t size, const char *name)
-{
-	struct hugeslab_create_named a = {
-		.create = { .size = size, .numa_node = -1,
-			    .flags = HUGESLAB_CREATE_NAMED },
-	};
-
-	memcpy(a.name, name, strnlen(name, sizeof(a.name) - 1));
-	return create_named_raw(fd, &a);
-}
-
 static int attach(int fd, const char *name, uint32_t flags)
 {
 	struct hugeslab_attach a = { .flags = flags };

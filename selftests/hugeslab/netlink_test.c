@@ -26,17 +26,6 @@ static int write_file(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -EIO;
 }
 
-static int create_named(int fd, uint64_t size, const char *name)
-{
-	struct hugeslab_create_named a = {
-		.create = { .size = size, .numa_node = -1,
-			    .flags = HUGESLAB_CREATE_NAMED },
-	};
-
-	memcpy(a.name, name, strnlen(name, sizeof(a.name) - 1));
-	return ioctl(fd, HUGESLAB_IOC_CREATE_NAMED, &a) ? -errno : 0;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;

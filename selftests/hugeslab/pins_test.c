@@ -15,26 +15,6 @@
 
 #define POOL_SIZE	(32 * SZ_2M)
 
-/* kB value of @field in /proc/self/status, or -1. */
-static long status_kb(const char *field)
-{
-	size_t flen = strlen(field);
-	char line[256];
-	long val = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, flen) && line[flen] == ':') {
-			val = strtol(line + flen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
 /* Wait up to @ms for MemAvailable to reach @want_kb; return the last value. */
 static long wait_avail(long want_kb, int ms)
 {
@@ -78,7 +58,7 @@ TEST(freed_pool_leaves_cap_pins_keep_pages)
 	ASSERT_EQ(0, hs_wait_pinned(0, 2000));
 	EXPECT_EQ(0, hs_nr_pools());
 	/* io_uring accounts its pins itself, in this process's pinned_vm. */
-	EXPECT_LE(pool_kb, status_kb("VmPin"));
+	EXPECT_LE(pool_kb, proc_kb("/proc/self/status", "VmPin"));
 	freed_kb = meminfo_kb("MemAvailable");
 
 	/*

@@ -14,35 +14,6 @@
 
 #define POOL_SIZE	(8 * SZ_2M)
 
-static int delete_module(const char *name)
-{
-	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
-}
-
-static int load_module(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int wait_for_device(int present)
-{
-	int i;
-
-	for (i = 0; i < 200; i++) {
-		if ((access(HUGESLAB_DEVICE_PATH, F_OK) == 0) == present)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
 /* Open @opath's inode again through its /proc/self/fd link. */
 static int reopen(int opath, int flags)
 {

@@ -506,6 +506,73 @@ void *hs_buf_at(const struct hs_pool *pool, size_t idx);
 
 /* ---- end of memory regions ---- */
 
+/* ---- io_uring fixed buffers (uring.c) ---- */
+
+/* Largest fixed buffer the kernel takes; pools are registered in pieces. */
+#define HS_URING_PIECE	(1UL << 30)
+
+/**
+ * hs_pool_uring_register - register @pool's memory with an io_uring as fixed buffers
+ * @pool: the pool
+ * @ring_fd: fd of the ring, from io_uring_setup(2) (liburing: ring->ring_fd)
+ *
+ * Each region of hs_pool_regions() is cut into pieces of at most
+ * %HS_URING_PIECE bytes on 2 MiB boundaries, so no buffer is split, and
+ * the pieces become fixed buffers 0, 1, ... in region order, in one
+ * IORING_REGISTER_BUFFERS call: the kernel takes all of them or none, so
+ * nothing is left registered on failure. hs_buf_uring_index() then gives
+ * the buf_index of an address for IORING_OP_READ_FIXED/WRITE_FIXED. The
+ * pages are pinned once instead of on every I/O; they are charged to
+ * RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK. The registration ends
+ * with hs_pool_uring_unregister() or when the ring is closed; close the
+ * ring before destroying the pool. Uses the raw syscall: no liburing
+ * needed. Not for the data path.
+ *
+ * Return: 0, or -1 with errno set: EINVAL for a NULL pool; EBADF for a
+ * negative or closed @ring_fd; ECHILD in a child after fork(2); ENOMEM
+ * when RLIMIT_MEMLOCK is too small for the pool (or no memory);
+ * EOPNOTSUPP when @ring_fd is not an io_uring; EBUSY when the ring
+ * already has fixed buffers; EFAULT when the kernel cannot pin the
+ * memory as fixed buffers; ENOSYS or EPERM when the kernel has no
+ * io_uring or it is disabled (kernel.io_uring_disabled).
+ */
+int hs_pool_uring_register(const struct hs_pool *pool, int ring_fd);
+
+/**
+ * hs_pool_uring_unregister - drop the fixed buffers of the ring @ring_fd
+ * @pool: the pool registered by hs_pool_uring_register()
+ * @ring_fd: fd of the ring
+ *
+ * Waits for nothing: the kernel keeps the pages pinned until in-flight
+ * fixed-buffer I/O on them completes. Not for the data path.
+ *
+ * Return: 0, or -1 with errno set: EINVAL for a NULL pool; EBADF for a
+ * bad @ring_fd; ENXIO when the ring has no fixed buffers; EOPNOTSUPP when
+ * @ring_fd is not an io_uring.
+ */
+int hs_pool_uring_unregister(const struct hs_pool *pool, int ring_fd);
+
+/**
+ * hs_buf_uring_index - fixed-buffer index of an address of @pool
+ * @pool: the pool registered by hs_pool_uring_register()
+ * @addr: any address inside @pool's memory, e.g. hs_view_data()
+ * @len: bytes of the I/O starting at @addr
+ * @offset: receives the offset of @addr in that fixed buffer, may be NULL
+ *
+ * The buf_index to put in a READ_FIXED/WRITE_FIXED submission (liburing:
+ * io_uring_prep_write_fixed()) for @len bytes at @addr. Valid only for a
+ * ring on which hs_pool_uring_register() succeeded. O(regions), no locks,
+ * no system calls: fit for the data path.
+ *
+ * Return: the index, or -1 with errno set: EINVAL for a NULL pool, an
+ * @addr outside the pool, or a range [@addr, @addr + @len) that does not
+ * fit in one fixed buffer; ECHILD in a child after fork(2).
+ */
+long hs_buf_uring_index(const struct hs_pool *pool, const void *addr,
+			size_t len, size_t *offset);
+
+/* ---- end of io_uring fixed buffers ---- */
+
 /* ---- sharing a pool with another process (attach.c) ---- */
 
 /* Flags of struct hs_attach_config. */

@@ -3,8 +3,9 @@
  * wio.c: write engines of hugeslab-sink.
  *
  * uring: io_uring WRITE_FIXED from the pool's memory, registered as fixed
- *	buffers in pieces of at most 1 GiB (cut on 2 MiB boundaries, so no
- *	buffer is split); completions are reaped by the event loop through
+ *	buffers by hs_pool_uring_register() (pieces of at most 1 GiB, the
+ *	index of each write from hs_buf_uring_index()); completions are
+ *	reaped by the event loop through
  *	the ring's fd. Falls back to plain IORING_OP_WRITE when registration
  *	fails (RLIMIT_MEMLOCK), and says so: on stderr even under -q, and in
  *	the summary (wio_fixed_status()).
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #ifdef HAVE_LIBURING
@@ -25,8 +25,6 @@
 
 #define WIO_QD		256
 #define WIO_CQ		8192
-#define WIO_FIXED_MAX	(1UL << 30)
-#define WIO_MAX_REGS	64
 
 static int wio_fd = -1;
 static unsigned int inflight;
@@ -37,28 +35,12 @@ static int fixed_err;	/* errno of a failed buffer registration */
 static struct io_uring ring;
 static bool use_uring;
 static bool fixed;
-static uintptr_t reg_base[WIO_MAX_REGS];
-static size_t reg_len[WIO_MAX_REGS];
-static unsigned int nregs;
-
-static int reg_index(const void *p)
-{
-	uintptr_t a = (uintptr_t)p;
-	unsigned int i;
-
-	for (i = 0; i < nregs; i++)
-		if (a >= reg_base[i] && a - reg_base[i] < reg_len[i])
-			return (int)i;
-	return -1;
-}
+static struct hs_pool *fixed_pool;	/* registered with the ring */
 
 static int uring_init(struct hs_pool *pool, bool quiet)
 {
-	struct hs_region regs[8];
-	struct iovec iov[WIO_MAX_REGS];
-	int n, i, ret;
-
 	struct io_uring_params params;
+	int ret;
 
 	/* Multishot receives post many completions per submission. */
 	memset(&params, 0, sizeof(params));
@@ -73,37 +55,18 @@ static int uring_init(struct hs_pool *pool, bool quiet)
 	engine = "io_uring write";
 	if (!pool)
 		return 0;
-	n = hs_pool_regions(pool, regs, 8);
-	if (n < 0 || n > 8)
-		return 0;
-	for (i = 0; i < n; i++) {
-		size_t off;
-
-		for (off = 0; off < regs[i].len && nregs < WIO_MAX_REGS;
-		     off += WIO_FIXED_MAX) {
-			size_t len = regs[i].len - off;
-
-			if (len > WIO_FIXED_MAX)
-				len = WIO_FIXED_MAX;
-			iov[nregs].iov_base = (char *)regs[i].base + off;
-			iov[nregs].iov_len = len;
-			reg_base[nregs] = (uintptr_t)regs[i].base + off;
-			reg_len[nregs] = len;
-			nregs++;
-		}
-	}
-	ret = io_uring_register_buffers(&ring, iov, nregs);
-	if (ret < 0) {
+	if (hs_pool_uring_register(pool, ring.ring_fd)) {
 		/* Not silenced by -q: every write now pins and unpins the
 		 * pool's pages itself, which is slower and is what a too small
 		 * RLIMIT_MEMLOCK looks like. */
 		(void)quiet;
-		fixed_err = -ret;
-		fprintf(stderr, "hugeslab-sink: io_uring_register_buffers: %s; writes use IORING_OP_WRITE from unregistered buffers\n",
-			strerror(-ret));
-		nregs = 0;
+		fixed_err = errno;
+		fprintf(stderr, "hugeslab-sink: io_uring_register_buffers: %s%s; writes use IORING_OP_WRITE from unregistered buffers\n",
+			strerror(fixed_err), fixed_err == ENOMEM ?
+			" (RLIMIT_MEMLOCK smaller than the pool)" : "");
 		return 0;
 	}
+	fixed_pool = pool;
 	fixed = true;
 	engine = "io_uring write_fixed";
 	return 0;
@@ -130,7 +93,7 @@ static void uring_prep(struct chunk *ch)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 	char *p = ch->start + ch->done_len;
 	uint32_t len = ch->len - ch->done_len;
-	int idx = fixed ? reg_index(p) : -1;
+	long idx = fixed ? hs_buf_uring_index(fixed_pool, p, len, NULL) : -1;
 
 	if (!sqe) {
 		io_uring_submit(&ring);
@@ -138,7 +101,7 @@ static void uring_prep(struct chunk *ch)
 	}
 	if (idx >= 0)
 		io_uring_prep_write_fixed(sqe, wio_fd, p, len,
-					  ch->off + ch->done_len, idx);
+					  ch->off + ch->done_len, (int)idx);
 	else
 		io_uring_prep_write(sqe, wio_fd, p, len,
 				    ch->off + ch->done_len);

@@ -42,11 +42,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: hugeslab-nbd [--listen HOST:PORT] [--unix PATH] [--pool SIZE]\n"
-		"                    [--threads N] [--name NAME] [--progress SECONDS] PATH...\n"
+		"                    [--threads N] [--name NAME] [--progress SECONDS]\n"
+		"                    [--no-zerocopy] PATH...\n"
 		"Serve each PATH (a regular file or a block device) as an NBD export,\n"
 		"named by the --name before it or its basename; the first is also the\n"
 		"default export \"\". Defaults: --listen " DEFAULT_LISTEN ", --pool 256M,\n"
-		"--threads one per CPU, --progress 5 (0: none).\n");
+		"--threads one per CPU, --progress 5 (0: none). READ replies are sent\n"
+		"zero-copy (SENDMSG_ZC) where the kernel has it, unless --no-zerocopy.\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -97,6 +99,8 @@ static void sum_stats(struct server *s, struct worker_stats *t)
 		t->conns += st.conns;
 		t->closed_bad += st.closed_bad;
 		t->stalls += st.stalls;
+		t->zc_sends += st.zc_sends;
+		t->copy_sends += st.copy_sends;
 		t->bufs_held += st.bufs_held;
 	}
 }
@@ -141,6 +145,7 @@ struct opts {
 	uint64_t pool;
 	unsigned int threads;
 	double progress;
+	bool no_zerocopy;
 	const char *paths[NBD_EXPORTS_MAX];
 	const char *names[NBD_EXPORTS_MAX];
 	unsigned int npaths;
@@ -155,6 +160,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "progress", required_argument, NULL, 'P' },
+		{ "no-zerocopy", no_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -166,7 +172,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->pool = DEFAULT_POOL;
 	o->progress = 5;
 	/* "-": PATHs come back in order, so --name applies to the next one. */
-	while ((c = getopt_long(argc, argv, "-l:u:p:t:n:P:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-l:u:p:t:n:P:Zh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			if (o->npaths == NBD_EXPORTS_MAX) {
@@ -209,6 +215,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			}
 			break;
+		case 'Z':
+			o->no_zerocopy = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -230,7 +239,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int start_workers(struct server *s, unsigned int n)
+static int start_workers(struct server *s, unsigned int n, bool zerocopy)
 {
 	struct worker_cfg cfg;
 	char tname[32];
@@ -240,6 +249,7 @@ static int start_workers(struct server *s, unsigned int n)
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.idx = i;
 		cfg.pool = s->pool;
+		cfg.zerocopy = zerocopy;
 		/* Tag 0 is "untagged": workers use 1..HS_MAX_TAGS-1. */
 		cfg.tag = 1 + i % (HS_MAX_TAGS - 1);
 		/*
@@ -269,10 +279,12 @@ static void progress(struct server *s, struct worker_stats *last, double dt)
 	sum_stats(s, &t);
 	if (t.reqs == last->reqs && t.conns == last->conns)
 		return;
-	fprintf(stderr, "hugeslab-nbd: %llu requests (+%llu), write %.1f MB/s, read %.1f MB/s, pool %llu/%zu buffers in use\n",
+	fprintf(stderr, "hugeslab-nbd: %llu requests (+%llu), write %.1f MB/s, read %.1f MB/s (%llu zero-copy, %llu copied replies), pool %llu/%zu buffers in use\n",
 		(unsigned long long)t.reqs, (unsigned long long)(t.reqs - last->reqs),
 		(double)(t.wr_bytes - last->wr_bytes) / 1e6 / dt,
 		(double)(t.rd_bytes - last->rd_bytes) / 1e6 / dt,
+		(unsigned long long)(t.zc_sends - last->zc_sends),
+		(unsigned long long)(t.copy_sends - last->copy_sends),
 		(unsigned long long)t.bufs_held, hs_pool_nr_bufs(s->pool));
 	*last = t;
 }
@@ -327,12 +339,13 @@ static void summary(struct server *s, const struct worker_stats *tp,
 {
 	const struct worker_stats t = *tp;
 
-	fprintf(stderr, "hugeslab-nbd: summary: %.1f s, %llu connections, %llu requests, read %.1f MiB, written %.1f MiB, %llu flushes, %llu error replies, %llu closed for bad input (%llu in handshake), %llu waits for pool buffers, %llu buffers held at exit\n",
+	fprintf(stderr, "hugeslab-nbd: summary: %.1f s, %llu connections, %llu requests, read %.1f MiB, written %.1f MiB, %llu flushes, %llu error replies, %llu closed for bad input (%llu in handshake), %llu waits for pool buffers, %llu zero-copy sends, %llu copied sends, %llu buffers held at exit\n",
 		secs, (unsigned long long)t.conns, (unsigned long long)t.reqs,
 		(double)t.rd_bytes / 1048576.0, (double)t.wr_bytes / 1048576.0,
 		(unsigned long long)t.flushes, (unsigned long long)t.errors,
 		(unsigned long long)(t.closed_bad + s->hs.closed_bad),
 		(unsigned long long)s->hs.closed_bad, (unsigned long long)t.stalls,
+		(unsigned long long)t.zc_sends, (unsigned long long)t.copy_sends,
 		(unsigned long long)t.bufs_held);
 }
 
@@ -411,7 +424,7 @@ int main(int argc, char **argv)
 		nl++;
 		fprintf(stderr, "hugeslab-nbd: listening on %s\n", o.unix_path);
 	}
-	if (start_workers(s, o.threads))
+	if (start_workers(s, o.threads, !o.no_zerocopy))
 		goto out;
 	if (handshake_init(&s->hs, s->exports, s->nexports, hand_off, s))
 		goto out;

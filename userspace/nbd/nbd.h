@@ -52,6 +52,8 @@ struct worker_stats {
 	uint64_t conns;		/* accepted into transmission */
 	uint64_t closed_bad;	/* closed for a protocol violation */
 	uint64_t stalls;	/* requests that waited for pool buffers */
+	uint64_t zc_sends;	/* READ replies sent with SENDMSG_ZC */
+	uint64_t copy_sends;	/* READ replies sent with a copying sendmsg */
 	uint64_t bufs_held;	/* buffers held by this worker now */
 };
 
@@ -62,6 +64,7 @@ struct worker_cfg {
 	struct hs_pool *pool;
 	unsigned int tag;	/* owner tag of this worker's buffers */
 	unsigned int conn_bufs;	/* most buffers one connection may hold */
+	bool zerocopy;		/* READ replies by SENDMSG_ZC if the kernel has it */
 };
 
 struct worker *worker_start(const struct worker_cfg *cfg);

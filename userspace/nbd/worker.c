@@ -17,7 +17,15 @@
  *	     pool registered as fixed buffers, O_DIRECT; FUA writes carry
  *	     RWF_DSYNC so their completion means stable
  *   reply   sendmsg() of the header and, for a READ, the buffers; what the
- *	     socket does not take at once goes on as an io_uring SENDMSG
+ *	     socket does not take at once goes on as an io_uring SENDMSG.
+ *	     A READ reply goes as IORING_OP_SENDMSG_ZC instead when the
+ *	     running kernel has it (probed at start, off with --no-zerocopy;
+ *	     a socket that refuses it, e.g. AF_UNIX, falls back to the copy
+ *	     per connection). Its buffers go back to the pool only at the
+ *	     notification CQE (IORING_CQE_F_NOTIF), not at the send
+ *	     completion: until then the kernel may still read them (a TCP
+ *	     write queue waiting for the peer's window, a NIC's DMA), and a
+ *	     buffer handed to the next READ_FIXED would send that data.
  *
  * FLUSH, TRIM and WRITE_ZEROES go to this worker's aux thread (aux.c) and
  * come back through the worker's eventfd.
@@ -63,7 +71,7 @@
 #define STOP_GRACE_S	10	/* at shutdown, for payloads that never come */
 
 /* user_data: a pointer (8-byte aligned) with the kind of operation. */
-enum { T_HDR = 1, T_PAYLOAD, T_DISK, T_SEND, T_DRAIN, T_EVENT, T_CANCEL };
+enum { T_CANCEL = 0, T_HDR, T_PAYLOAD, T_DISK, T_SEND, T_DRAIN, T_EVENT, T_ZC };
 #define T_MASK		7ULL
 
 struct conn;
@@ -82,6 +90,9 @@ struct req {
 	struct iovec iov[NBD_MAX_BUFS + 1];
 	unsigned int niov;
 	struct msghdr msg;
+	unsigned int zc_notifs;		/* SENDMSG_ZC notifications to come */
+	bool zc_sent;			/* reply sent, waits for @zc_notifs */
+	bool zc_used;			/* some of it went by SENDMSG_ZC */
 	struct req *next;
 };
 
@@ -101,6 +112,7 @@ struct conn {
 	bool reaped;			/* on the worker's reap list */
 	bool self_wait;			/* @pending waits for our own buffers */
 	bool kicked;			/* on the worker's kick list */
+	bool no_zc;			/* the socket refused SENDMSG_ZC */
 	unsigned int held;		/* pool buffers held by its requests */
 	unsigned int ops;		/* SQEs in flight that point into it */
 	unsigned int in_aux;		/* items at the aux thread */
@@ -122,6 +134,7 @@ struct worker {
 	struct worker_cfg cfg;
 	pthread_t thread;
 	struct io_uring ring;
+	bool zc;			/* SENDMSG_ZC for READ replies */
 	bool fixed;
 	unsigned int nregs;
 	uintptr_t reg_base[MAX_REGS];
@@ -544,6 +557,7 @@ static void queue_reply(struct req *q)
 	}
 	q->iov[0].iov_base = q->reply;
 	q->iov[0].iov_len = NBD_REPLY_LEN;
+	q->zc_used = false;
 	q->next = NULL;
 	if (c->sq_tail)
 		c->sq_tail->next = q;
@@ -829,10 +843,43 @@ static void send_done(struct conn *c, struct req *q)
 	c->sq_head = q->next;
 	if (!c->sq_head)
 		c->sq_tail = NULL;
-	if (q->r.type == NBD_CMD_READ && !q->nbd_err)
+	if (q->r.type == NBD_CMD_READ && !q->nbd_err) {
 		STAT_ADD(c->w, rd_bytes, q->r.length);
+		if (q->zc_used)
+			STAT_ADD(c->w, zc_sends, 1);
+		else
+			STAT_ADD(c->w, copy_sends, 1);
+	}
+	/*
+	 * The negative control of t-zerocopy (NBD_TEST_BROKEN_ZC) recycles
+	 * the buffers here, at the send completion, as if it were the end.
+	 */
+#ifndef NBD_TEST_BROKEN_ZC
+	if (q->zc_notifs) {
+		q->zc_sent = true;	/* on_zc() puts the slot */
+		conn_read_next(c);
+		return;
+	}
+#endif
 	slot_put(c, q);
 	conn_read_next(c);
+}
+
+/* A READ reply with data goes zero-copy if the kernel and socket take it. */
+static bool use_zc(const struct conn *c, const struct req *q)
+{
+	return c->w->zc && !c->no_zc && q->r.type == NBD_CMD_READ &&
+	       !q->nbd_err && q->nbufs;
+}
+
+static void submit_zc(struct conn *c, struct req *q)
+{
+	struct io_uring_sqe *sqe = get_sqe(c->w);
+
+	io_uring_prep_sendmsg_zc(sqe, c->fd, &q->msg, MSG_NOSIGNAL | MSG_WAITALL);
+	set_ud(sqe, q, T_ZC);
+	c->ops++;
+	c->sending = true;
 }
 
 /*
@@ -844,7 +891,13 @@ static void conn_send(struct conn *c)
 	struct req *q;
 
 	while (!c->dead && (q = c->sq_head)) {
-		ssize_t n = sendmsg(c->fd, &q->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n;
+
+		if (use_zc(c, q)) {
+			submit_zc(c, q);
+			return;
+		}
+		n = sendmsg(c->fd, &q->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -885,6 +938,72 @@ static void on_send(struct conn *c, int res)
 	}
 	send_done(c, q);
 	conn_send(c);
+}
+
+/*
+ * A SENDMSG_ZC completion of @q: either the send's result (F_MORE when a
+ * notification follows) or that notification (F_NOTIF), which alone says
+ * the kernel no longer reads the buffers. Each counts in c->ops, so a dead
+ * connection is not freed, nor its buffers returned, before it.
+ */
+static void on_zc(struct req *q, int res, unsigned int flags)
+{
+	struct conn *c = q->c;
+
+	c->ops--;
+	if (flags & IORING_CQE_F_NOTIF) {
+		if (--q->zc_notifs == 0 && q->zc_sent) {
+			q->zc_sent = false;
+			slot_put(c, q);
+			conn_read_next(c);
+		}
+		conn_maybe_free(c);
+		if (!c->dead)
+			conn_maybe_close(c);
+		return;
+	}
+	if (flags & IORING_CQE_F_MORE) {
+		q->zc_notifs++;
+		c->ops++;
+	}
+	c->sending = false;
+	if (c->dead) {
+		conn_maybe_free(c);
+		return;
+	}
+	if (res == -EOPNOTSUPP && q->msg.msg_iov == q->iov) {
+		/* Not on this socket (AF_UNIX): the copying path from now on. */
+		c->no_zc = true;
+		conn_send(c);
+		return;
+	}
+	if (res <= 0) {
+		conn_fail(c, res ? strerror(-res) : "send returned 0", false);
+		return;
+	}
+	q->zc_used = true;
+	if (!msg_advance(q, (size_t)res)) {
+		submit_zc(c, q);
+		return;
+	}
+	send_done(c, q);
+	conn_send(c);
+}
+
+/* Zero-copy replies if asked for and the running kernel has the opcode. */
+static void zc_probe(struct worker *w)
+{
+	struct io_uring_probe *p;
+	size_t n = strlen(w->desc);
+
+	if (w->cfg.zerocopy) {
+		p = io_uring_get_probe_ring(&w->ring);
+		w->zc = p && io_uring_opcode_supported(p, IORING_OP_SENDMSG_ZC);
+		io_uring_free_probe(p);
+	}
+	snprintf(w->desc + n, sizeof(w->desc) - n, ", %s",
+		 w->zc ? "zero-copy sends" : w->cfg.zerocopy ?
+		 "copied sends (no SENDMSG_ZC)" : "copied sends");
 }
 
 /* ---- mailbox: new connections, aux completions, stop ---- */
@@ -992,7 +1111,7 @@ static void aux_done(void *arg, struct aux_item *it)
 		perror("hugeslab-nbd: eventfd");
 }
 
-static void handle_cqe(struct worker *w, uint64_t ud, int res)
+static void handle_cqe(struct worker *w, uint64_t ud, int res, unsigned int flags)
 {
 	void *p = (void *)(uintptr_t)(ud & ~T_MASK);
 
@@ -1015,6 +1134,9 @@ static void handle_cqe(struct worker *w, uint64_t ud, int res)
 	case T_EVENT:
 		on_event(w);
 		break;
+	case T_ZC:
+		on_zc(p, res, flags);
+		break;
 	default:
 		break;	/* T_CANCEL */
 	}
@@ -1027,6 +1149,8 @@ static void *worker_main(void *arg)
 
 	hs_thread_set_tag(w->cfg.tag);
 	ret = ring_init(w);
+	if (!ret)
+		zc_probe(w);	/* before worker_start() reads w->desc */
 	pthread_mutex_lock(&w->lock);
 	w->start_state = ret ? ret : 1;
 	pthread_cond_broadcast(&w->started);
@@ -1050,7 +1174,7 @@ static void *worker_main(void *arg)
 			break;
 		}
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
-			handle_cqe(w, cqe->user_data, cqe->res);
+			handle_cqe(w, cqe->user_data, cqe->res, cqe->flags);
 			n++;
 		}
 		io_uring_cq_advance(&w->ring, n);
@@ -1181,6 +1305,8 @@ void worker_read_stats(const struct worker *w, struct worker_stats *st)
 	st->conns = __atomic_load_n(&w->st.conns, __ATOMIC_RELAXED);
 	st->closed_bad = __atomic_load_n(&w->st.closed_bad, __ATOMIC_RELAXED);
 	st->stalls = __atomic_load_n(&w->st.stalls, __ATOMIC_RELAXED);
+	st->zc_sends = __atomic_load_n(&w->st.zc_sends, __ATOMIC_RELAXED);
+	st->copy_sends = __atomic_load_n(&w->st.copy_sends, __ATOMIC_RELAXED);
 	st->bufs_held = __atomic_load_n(&w->st.bufs_held, __ATOMIC_RELAXED);
 }
 

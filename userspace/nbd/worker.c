@@ -65,10 +65,16 @@
 #define DRAIN_SIZE	(64U << 10)
 #define RING_SQ		256
 #define RING_CQ		4096
-#define FIXED_MAX	(1UL << 30)	/* io_uring limit per fixed buffer */
-#define MAX_REGS	64
 #define STALL_RETRY_NS	5000000LL
 #define STOP_GRACE_S	10	/* at shutdown, for payloads that never come */
+
+/* Linux 6.2 uapi; liburing 2.3's own copy of the header predates them. */
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE	(1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED	(1U << 31)
+#endif
 
 /* user_data: a pointer (8-byte aligned) with the kind of operation. */
 enum { T_CANCEL = 0, T_HDR, T_PAYLOAD, T_DISK, T_SEND, T_DRAIN, T_EVENT, T_ZC };
@@ -93,6 +99,8 @@ struct req {
 	unsigned int zc_notifs;		/* SENDMSG_ZC notifications to come */
 	bool zc_sent;			/* reply sent, waits for @zc_notifs */
 	bool zc_used;			/* some of it went by SENDMSG_ZC */
+	bool zc_copied;			/* ... and the kernel copied it anyway */
+	bool zc_asked;			/* its last SENDMSG_ZC had REPORT_USAGE */
 	struct req *next;
 };
 
@@ -135,10 +143,8 @@ struct worker {
 	pthread_t thread;
 	struct io_uring ring;
 	bool zc;			/* SENDMSG_ZC for READ replies */
+	bool zc_report;			/* ... with REPORT_USAGE (Linux 6.2+) */
 	bool fixed;
-	unsigned int nregs;
-	uintptr_t reg_base[MAX_REGS];
-	size_t reg_len[MAX_REGS];
 	int efd;
 	uint64_t evbuf;
 	struct aux *aux;
@@ -180,10 +186,8 @@ static int ring_init(struct worker *w)
 		{ 0, "plain" },
 	};
 	struct io_uring_params p;
-	struct hs_region regs[8];
-	struct iovec iov[MAX_REGS];
 	unsigned int i;
-	int ret = -EINVAL, n, r;
+	int ret = -EINVAL;
 
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		memset(&p, 0, sizeof(p));
@@ -195,45 +199,19 @@ static int ring_init(struct worker *w)
 	}
 	if (ret < 0)
 		return ret;
-	n = hs_pool_regions(w->cfg.pool, regs, 8);
-	for (r = 0; n > 0 && r < n && r < 8; r++) {
-		size_t off;
-
-		for (off = 0; off < regs[r].len && w->nregs < MAX_REGS;
-		     off += FIXED_MAX) {
-			size_t len = regs[r].len - off;
-
-			if (len > FIXED_MAX)
-				len = FIXED_MAX;
-			iov[w->nregs].iov_base = (char *)regs[r].base + off;
-			iov[w->nregs].iov_len = len;
-			w->reg_base[w->nregs] = (uintptr_t)regs[r].base + off;
-			w->reg_len[w->nregs] = len;
-			w->nregs++;
-		}
-	}
-	ret = w->nregs ? io_uring_register_buffers(&w->ring, iov, w->nregs) : -EINVAL;
-	w->fixed = ret == 0;
+	/* Fixed-buffer indices come from hs_buf_uring_index(). */
+	w->fixed = hs_pool_uring_register(w->cfg.pool, w->ring.ring_fd) == 0;
 	if (!w->fixed) {
+		int err = errno;
+
 		/* RLIMIT_MEMLOCK: still zero-copy, minus the pinning saved. */
-		fprintf(stderr, "hugeslab-nbd: worker %u: io_uring_register_buffers: %s; using READ/WRITE\n",
-			w->cfg.idx, strerror(-ret));
-		w->nregs = 0;
+		fprintf(stderr, "hugeslab-nbd: worker %u: io_uring_register_buffers: %s%s; using READ/WRITE\n",
+			w->cfg.idx, strerror(err), err == ENOMEM ?
+			" (RLIMIT_MEMLOCK smaller than the pool)" : "");
 	}
 	snprintf(w->desc, sizeof(w->desc), "io_uring %s, %s", modes[i].name,
 		 w->fixed ? "fixed buffers" : "unregistered buffers");
 	return 0;
-}
-
-static int reg_index(const struct worker *w, const void *p)
-{
-	uintptr_t a = (uintptr_t)p;
-	unsigned int i;
-
-	for (i = 0; i < w->nregs; i++)
-		if (a >= w->reg_base[i] && a - w->reg_base[i] < w->reg_len[i])
-			return (int)i;
-	return -1;
 }
 
 static struct io_uring_sqe *get_sqe(struct worker *w)
@@ -513,7 +491,8 @@ static void submit_disk(struct worker *w, struct req *q)
 	for (i = 0; i < q->nbufs; i++) {
 		struct io_uring_sqe *sqe = get_sqe(w);
 		uint32_t n = len < NBD_BUF_SIZE ? len : NBD_BUF_SIZE;
-		int idx = w->fixed ? reg_index(w, q->bufs[i]) : -1;
+		int idx = w->fixed ? (int)hs_buf_uring_index(w->cfg.pool,
+						q->bufs[i], n, NULL) : -1;
 
 		if (q->r.type == NBD_CMD_WRITE) {
 			if (idx >= 0)
@@ -558,6 +537,7 @@ static void queue_reply(struct req *q)
 	q->iov[0].iov_base = q->reply;
 	q->iov[0].iov_len = NBD_REPLY_LEN;
 	q->zc_used = false;
+	q->zc_copied = false;
 	q->next = NULL;
 	if (c->sq_tail)
 		c->sq_tail->next = q;
@@ -877,6 +857,9 @@ static void submit_zc(struct conn *c, struct req *q)
 	struct io_uring_sqe *sqe = get_sqe(c->w);
 
 	io_uring_prep_sendmsg_zc(sqe, c->fd, &q->msg, MSG_NOSIGNAL | MSG_WAITALL);
+	q->zc_asked = c->w->zc_report;
+	if (q->zc_asked)
+		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
 	set_ud(sqe, q, T_ZC);
 	c->ops++;
 	c->sending = true;
@@ -952,8 +935,12 @@ static void on_zc(struct req *q, int res, unsigned int flags)
 
 	c->ops--;
 	if (flags & IORING_CQE_F_NOTIF) {
+		if ((unsigned int)res & IORING_NOTIF_USAGE_ZC_COPIED)
+			q->zc_copied = true;
 		if (--q->zc_notifs == 0 && q->zc_sent) {
 			q->zc_sent = false;
+			if (q->zc_copied)
+				STAT_ADD(c->w, zc_copied, 1);
 			slot_put(c, q);
 			conn_read_next(c);
 		}
@@ -969,6 +956,12 @@ static void on_zc(struct req *q, int res, unsigned int flags)
 	c->sending = false;
 	if (c->dead) {
 		conn_maybe_free(c);
+		return;
+	}
+	if (res == -EINVAL && q->zc_asked && q->msg.msg_iov == q->iov) {
+		/* Linux 6.0 and 6.1 know no REPORT_USAGE: go on without. */
+		c->w->zc_report = false;
+		submit_zc(c, q);
 		return;
 	}
 	if (res == -EOPNOTSUPP && q->msg.msg_iov == q->iov) {
@@ -999,6 +992,7 @@ static void zc_probe(struct worker *w)
 	if (w->cfg.zerocopy) {
 		p = io_uring_get_probe_ring(&w->ring);
 		w->zc = p && io_uring_opcode_supported(p, IORING_OP_SENDMSG_ZC);
+		w->zc_report = w->zc;
 		io_uring_free_probe(p);
 	}
 	snprintf(w->desc + n, sizeof(w->desc) - n, ", %s",
@@ -1307,6 +1301,7 @@ void worker_read_stats(const struct worker *w, struct worker_stats *st)
 	st->stalls = __atomic_load_n(&w->st.stalls, __ATOMIC_RELAXED);
 	st->zc_sends = __atomic_load_n(&w->st.zc_sends, __ATOMIC_RELAXED);
 	st->copy_sends = __atomic_load_n(&w->st.copy_sends, __ATOMIC_RELAXED);
+	st->zc_copied = __atomic_load_n(&w->st.zc_copied, __ATOMIC_RELAXED);
 	st->bufs_held = __atomic_load_n(&w->st.bufs_held, __ATOMIC_RELAXED);
 }
 

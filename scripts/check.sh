@@ -277,6 +277,20 @@ for k in "${KVERS[@]}"; do
 	fi
 done
 
+echo "== rdma lane"
+# Soft-RoCE (rdma_rxe on a veth) in the VM: two unprivileged processes
+# ibv_reg_mr their pools within RLIMIT_MEMLOCK and one RDMA WRITEs into the
+# other (selftests/rdma/run.sh); about 10 s each.
+for k in "${KVERS[@]}"; do
+	selftests/rdma/run.sh --kver "$k" >"$LOGS/vm-rdma-$k.log" 2>&1
+	rc=$?
+	add_counts "vm-rdma-$k" "$LOGS/vm-rdma-$k.log"
+	grep -E '^not ok|# SKIP' "$BUILD/vm-rdma-$k/vm/tests.log" 2>/dev/null
+	if ((rc != 0)); then
+		fail "vm-rdma-$k: runner" "$LOGS/vm-rdma-$k.log"
+	fi
+done
+
 echo "== power-cut lane"
 # dm-log-writes in the VM (selftests/powercut/README.md): durable acks lose
 # nothing at any FLUSH/FUA cut point, the --fsync none control must lose;

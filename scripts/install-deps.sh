@@ -30,6 +30,7 @@ BASE_PKGS=(
 	flex bison bc libelf-dev libssl-dev
 	nbd-server nbd-client nbdkit libnbd-bin qemu-utils fio e2fsprogs strace
 	dmsetup
+	rdma-core ibverbs-providers libibverbs-dev iproute2
 )
 
 # Files extracted from the kernel source tarball (relative to its top dir).

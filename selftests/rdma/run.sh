@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# RDMA on pool memory in the VM (issue 14): builds rdma_test and the
+# payload (selftests/rdma/guest.sh as run-guest.sh, the host's ip and rdma
+# tools, the librxe provider and its .driver file) and boots KVER with
+# rdma_rxe, ib_uverbs, veth and crc32_generic (rxe's ICRC asks the
+# crypto API for "crc32", ENOENT without it) from the kernel's modules tree.
+#
+#   selftests/rdma/run.sh --kver KVER [--out DIR] [--module KO]
+#   --out     default build/vm-rdma-KVER
+#   --module  the hugeslab.ko to test; default build/module-KVER/hugeslab.ko
+#             when scripts/check.sh built it, else one built here (W=1)
+# Ends with scripts/vm/run.sh's "vm KVER: N passed, N failed, N skipped".
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+KVER=
+OUT=
+KO=
+
+while (($#)); do
+	case $1 in
+	--kver) KVER=${2:?}; shift 2 ;;
+	--out) OUT=${2:?}; shift 2 ;;
+	--module) KO=${2:?}; shift 2 ;;
+	-h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "rdma vm test: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+[[ -n $KVER ]] || { echo "rdma vm test: --kver is required" >&2; exit 2; }
+OUT=${OUT:-$TOP/build/vm-rdma-$KVER}
+PL=$OUT/payload
+rm -rf "$PL"
+mkdir -p "$PL/bin" "$PL/lib"
+
+make -s -C "$TOP/selftests/rdma" OUT="$OUT/bin"
+cp "$OUT/bin/rdma_test" "$PL/"
+if [[ -z $KO ]]; then
+	KO=$TOP/build/module-$KVER/hugeslab.ko
+	if [[ ! -f $KO ]]; then
+		rm -rf "$OUT/module" && mkdir -p "$OUT/module"
+		cp -r "$TOP/Kbuild" "$TOP/module" "$TOP/include" "$OUT/module/"
+		make -s -C "/lib/modules/$KVER/build" M="$OUT/module" W=1 modules \
+			>"$OUT/module.log" 2>&1 ||
+			{ echo "rdma vm test: module build failed, see $OUT/module.log" >&2; exit 1; }
+		KO=$OUT/module/hugeslab.ko
+	fi
+fi
+cp "$KO" "$PL/hugeslab.ko"
+for b in ip rdma; do
+	p=$(PATH=$PATH:/usr/sbin:/sbin command -v "$b") ||
+		{ echo "rdma vm test: $b missing (iproute2)" >&2; exit 2; }
+	cp "$p" "$PL/bin/"
+done
+provs=(/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav*.so)
+prov=${provs[0]}
+[[ -f $prov && -f /etc/libibverbs.d/rxe.driver ]] ||
+	{ echo "rdma vm test: librxe missing (ibverbs-providers)" >&2; exit 2; }
+cp "$prov" /etc/libibverbs.d/rxe.driver "$PL/lib/"
+install -m 0755 "$TOP/selftests/rdma/guest.sh" "$PL/run-guest.sh"
+
+exec "$TOP/scripts/vm/run.sh" --kver "$KVER" --payload "$PL" --out "$OUT/vm" \
+	--modules "rdma_rxe ib_uverbs veth crc32_generic" --mem 384 --disk-mb 8 --timeout 600

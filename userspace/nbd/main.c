@@ -101,6 +101,7 @@ static void sum_stats(struct server *s, struct worker_stats *t)
 		t->stalls += st.stalls;
 		t->zc_sends += st.zc_sends;
 		t->copy_sends += st.copy_sends;
+		t->zc_copied += st.zc_copied;
 		t->bufs_held += st.bufs_held;
 	}
 }
@@ -339,14 +340,14 @@ static void summary(struct server *s, const struct worker_stats *tp,
 {
 	const struct worker_stats t = *tp;
 
-	fprintf(stderr, "hugeslab-nbd: summary: %.1f s, %llu connections, %llu requests, read %.1f MiB, written %.1f MiB, %llu flushes, %llu error replies, %llu closed for bad input (%llu in handshake), %llu waits for pool buffers, %llu zero-copy sends, %llu copied sends, %llu buffers held at exit\n",
+	fprintf(stderr, "hugeslab-nbd: summary: %.1f s, %llu connections, %llu requests, read %.1f MiB, written %.1f MiB, %llu flushes, %llu error replies, %llu closed for bad input (%llu in handshake), %llu waits for pool buffers, %llu zero-copy sends (%llu copied by the kernel), %llu copied sends, %llu buffers held at exit\n",
 		secs, (unsigned long long)t.conns, (unsigned long long)t.reqs,
 		(double)t.rd_bytes / 1048576.0, (double)t.wr_bytes / 1048576.0,
 		(unsigned long long)t.flushes, (unsigned long long)t.errors,
 		(unsigned long long)(t.closed_bad + s->hs.closed_bad),
 		(unsigned long long)s->hs.closed_bad, (unsigned long long)t.stalls,
-		(unsigned long long)t.zc_sends, (unsigned long long)t.copy_sends,
-		(unsigned long long)t.bufs_held);
+		(unsigned long long)t.zc_sends, (unsigned long long)t.zc_copied,
+		(unsigned long long)t.copy_sends, (unsigned long long)t.bufs_held);
 }
 
 int main(int argc, char **argv)

@@ -54,6 +54,7 @@ struct worker_stats {
 	uint64_t stalls;	/* requests that waited for pool buffers */
 	uint64_t zc_sends;	/* READ replies sent with SENDMSG_ZC */
 	uint64_t copy_sends;	/* READ replies sent with a copying sendmsg */
+	uint64_t zc_copied;	/* zc_sends the kernel reported it copied */
 	uint64_t bufs_held;	/* buffers held by this worker now */
 };
 

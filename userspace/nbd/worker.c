@@ -68,6 +68,14 @@
 #define STALL_RETRY_NS	5000000LL
 #define STOP_GRACE_S	10	/* at shutdown, for payloads that never come */
 
+/* Linux 6.2 uapi; liburing 2.3's own copy of the header predates them. */
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE	(1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED	(1U << 31)
+#endif
+
 /* user_data: a pointer (8-byte aligned) with the kind of operation. */
 enum { T_CANCEL = 0, T_HDR, T_PAYLOAD, T_DISK, T_SEND, T_DRAIN, T_EVENT, T_ZC };
 #define T_MASK		7ULL
@@ -91,6 +99,8 @@ struct req {
 	unsigned int zc_notifs;		/* SENDMSG_ZC notifications to come */
 	bool zc_sent;			/* reply sent, waits for @zc_notifs */
 	bool zc_used;			/* some of it went by SENDMSG_ZC */
+	bool zc_copied;			/* ... and the kernel copied it anyway */
+	bool zc_asked;			/* its last SENDMSG_ZC had REPORT_USAGE */
 	struct req *next;
 };
 
@@ -133,6 +143,7 @@ struct worker {
 	pthread_t thread;
 	struct io_uring ring;
 	bool zc;			/* SENDMSG_ZC for READ replies */
+	bool zc_report;			/* ... with REPORT_USAGE (Linux 6.2+) */
 	bool fixed;
 	int efd;
 	uint64_t evbuf;
@@ -526,6 +537,7 @@ static void queue_reply(struct req *q)
 	q->iov[0].iov_base = q->reply;
 	q->iov[0].iov_len = NBD_REPLY_LEN;
 	q->zc_used = false;
+	q->zc_copied = false;
 	q->next = NULL;
 	if (c->sq_tail)
 		c->sq_tail->next = q;
@@ -845,6 +857,9 @@ static void submit_zc(struct conn *c, struct req *q)
 	struct io_uring_sqe *sqe = get_sqe(c->w);
 
 	io_uring_prep_sendmsg_zc(sqe, c->fd, &q->msg, MSG_NOSIGNAL | MSG_WAITALL);
+	q->zc_asked = c->w->zc_report;
+	if (q->zc_asked)
+		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
 	set_ud(sqe, q, T_ZC);
 	c->ops++;
 	c->sending = true;
@@ -920,8 +935,12 @@ static void on_zc(struct req *q, int res, unsigned int flags)
 
 	c->ops--;
 	if (flags & IORING_CQE_F_NOTIF) {
+		if ((unsigned int)res & IORING_NOTIF_USAGE_ZC_COPIED)
+			q->zc_copied = true;
 		if (--q->zc_notifs == 0 && q->zc_sent) {
 			q->zc_sent = false;
+			if (q->zc_copied)
+				STAT_ADD(c->w, zc_copied, 1);
 			slot_put(c, q);
 			conn_read_next(c);
 		}
@@ -937,6 +956,12 @@ static void on_zc(struct req *q, int res, unsigned int flags)
 	c->sending = false;
 	if (c->dead) {
 		conn_maybe_free(c);
+		return;
+	}
+	if (res == -EINVAL && q->zc_asked && q->msg.msg_iov == q->iov) {
+		/* Linux 6.0 and 6.1 know no REPORT_USAGE: go on without. */
+		c->w->zc_report = false;
+		submit_zc(c, q);
 		return;
 	}
 	if (res == -EOPNOTSUPP && q->msg.msg_iov == q->iov) {
@@ -967,6 +992,7 @@ static void zc_probe(struct worker *w)
 	if (w->cfg.zerocopy) {
 		p = io_uring_get_probe_ring(&w->ring);
 		w->zc = p && io_uring_opcode_supported(p, IORING_OP_SENDMSG_ZC);
+		w->zc_report = w->zc;
 		io_uring_free_probe(p);
 	}
 	snprintf(w->desc + n, sizeof(w->desc) - n, ", %s",
@@ -1275,6 +1301,7 @@ void worker_read_stats(const struct worker *w, struct worker_stats *st)
 	st->stalls = __atomic_load_n(&w->st.stalls, __ATOMIC_RELAXED);
 	st->zc_sends = __atomic_load_n(&w->st.zc_sends, __ATOMIC_RELAXED);
 	st->copy_sends = __atomic_load_n(&w->st.copy_sends, __ATOMIC_RELAXED);
+	st->zc_copied = __atomic_load_n(&w->st.zc_copied, __ATOMIC_RELAXED);
 	st->bufs_held = __atomic_load_n(&w->st.bufs_held, __ATOMIC_RELAXED);
 }
 

@@ -1490,7 +1490,8 @@ static void summary(double secs, uint64_t rss_after_kb)
 			"acks=%llu\nack_blocked=%llu\nack_short=%llu\n"
 			"durable_acks=%d\nsyncs=%llu\ncommits=%llu\nidx_bytes=%llu\n"
 			"disk_per_payload=%.4f\ndisk_per_payload_with_index=%.4f\n"
-			"recovered=%llu\nrecovered_cut=%llu\nwrites=%llu\nfixed_buffers=%s%s\n",
+			"recovered=%llu\nrecovered_cut=%llu\nwrites=%llu\nfixed_buffers=%s%s\n"
+			"unfixed_writes=%llu\n",
 			opt.baseline ? "baseline" : "zerocopy",
 			pool ? hs_backend_name(hs_pool_backend(pool)) : "malloc",
 			opt.baseline ? "pwrite-buffered" : wio_name(),
@@ -1509,7 +1510,8 @@ static void summary(double secs, uint64_t rss_after_kb)
 			st.bytes ? (double)(st.disk_bytes + st.idx_bytes) / (double)st.bytes : 0,
 			(unsigned long long)st.recovered, (unsigned long long)st.recovered_cut,
 			(unsigned long long)st.chunks, wio_fixed_failed() ? "failed: " : "",
-			opt.baseline ? "not used" : wio_fixed_status());
+			opt.baseline ? "not used" : wio_fixed_status(),
+			wio_unfixed_writes());
 		fclose(f);
 	}
 }

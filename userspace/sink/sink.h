@@ -60,6 +60,8 @@ const char *wio_name(void);
 /* "registered", "not used", or why registration failed */
 const char *wio_fixed_status(void);
 bool wio_fixed_failed(void);
+/* writes from memory the registration does not cover, with it in place */
+unsigned long long wio_unfixed_writes(void);
 int wio_submit(struct chunk *ch);	/* sync engines complete at once */
 int wio_reap(bool wait);		/* completions processed, or -1 */
 int wio_pollfd(void);			/* -1 if nothing to poll */

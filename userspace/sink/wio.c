@@ -36,6 +36,7 @@ static struct io_uring ring;
 static bool use_uring;
 static bool fixed;
 static struct hs_pool *fixed_pool;	/* registered with the ring */
+static unsigned long long unfixed;	/* IORING_OP_WRITE despite @fixed */
 
 static int uring_init(struct hs_pool *pool, bool quiet)
 {
@@ -105,6 +106,9 @@ static void uring_prep(struct chunk *ch)
 	else
 		io_uring_prep_write(sqe, wio_fd, p, len,
 				    ch->off + ch->done_len);
+	/* Pool buffers are all registered: a miss is a wrong index. */
+	if (fixed && idx < 0)
+		unfixed++;
 	io_uring_sqe_set_data(sqe, ch);
 }
 #endif
@@ -153,6 +157,15 @@ const char *wio_fixed_status(void)
 bool wio_fixed_failed(void)
 {
 	return fixed_err != 0;
+}
+
+unsigned long long wio_unfixed_writes(void)
+{
+#ifdef HAVE_LIBURING
+	return unfixed;
+#else
+	return 0;
+#endif
 }
 
 static int plain_write(struct chunk *ch)

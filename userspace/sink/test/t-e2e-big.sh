@@ -18,5 +18,13 @@ show_summary
 [ "$(sum "$W/source.sum" acked)" = "$(sum "$W/source.sum" records)" ] || fail "not every record acked"
 grep -q '^recv=io_uring multishot' "$W/sink.sum" ||
 	{ sed 's/^/# sink: /' "$W/sink.err"; fail "default receive path is $(sum "$W/sink.sum" recv), not io_uring multishot"; }
+# The default write path: WRITE_FIXED with the index of hs_buf_uring_index()
+# for every write. A wrong index or range check would quietly fall back to
+# IORING_OP_WRITE, counted in unfixed_writes.
+[ "$(sum "$W/sink.sum" fixed_buffers)" = registered ] ||
+	{ sed 's/^/# sink: /' "$W/sink.err"; fail "fixed buffers: $(sum "$W/sink.sum" fixed_buffers)"; }
+[ "$(sum "$W/sink.sum" writes)" -gt 0 ] || fail "no writes"
+[ "$(sum "$W/sink.sum" unfixed_writes)" = 0 ] ||
+	fail "$(sum "$W/sink.sum" unfixed_writes) of $(sum "$W/sink.sum" writes) writes not from fixed buffers"
 verify_acked
 grep -q "^verify: $(sum "$W/source.sum" records) records" "$W/verify.out" || fail "record count"

@@ -11,12 +11,14 @@
  * offset makes the kernel fail the I/O (EFAULT) or move the wrong bytes.
  * Where 1 GiB cannot be had (a small VM), an 8 MiB pool is used and the
  * second piece is not exercised (said on stderr). Bad arguments get the
- * documented errno.
+ * documented errno, and a ring made without CAP_IPC_LOCK under a 1 MiB
+ * RLIMIT_MEMLOCK gets ENOMEM with nothing left registered.
  */
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/io_uring.h>
-#include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #include "helpers.h"
@@ -154,6 +156,45 @@ static void round_trip(struct ring *r, struct hs_pool *pool, int fd,
 			       (unsigned long long)foff, i);
 }
 
+/* Set CAP_IPC_LOCK in the effective set on (@on) or off; 0 or -1. */
+static int ipc_lock_effective(int on)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(__NR_capget, &h, d))
+		return -1;
+	if (on)
+		d[0].effective |= d[0].permitted & (1U << CAP_IPC_LOCK);
+	else
+		d[0].effective &= ~(1U << CAP_IPC_LOCK);
+	return (int)syscall(__NR_capset, &h, d);
+}
+
+/*
+ * RLIMIT_MEMLOCK too small for the pool: ENOMEM, and nothing registered.
+ * A ring created without CAP_IPC_LOCK charges fixed buffers to the
+ * user's memlock limit (checked at registration), so the capability is
+ * dropped from the effective set for the ring's creation only.
+ */
+static void check_memlock(struct hs_pool *pool)
+{
+	struct rlimit old, small = { 1UL << 20, 0 };
+	struct ring r;
+
+	T_ASSERT(getrlimit(RLIMIT_MEMLOCK, &old) == 0);
+	small.rlim_max = old.rlim_max;
+	T_ASSERT(ipc_lock_effective(0) == 0);
+	T_ASSERT(setrlimit(RLIMIT_MEMLOCK, &small) == 0);
+	ring_init(&r);
+	T_ERR(ENOMEM, hs_pool_uring_register(pool, r.fd));
+	T_ASSERT(setrlimit(RLIMIT_MEMLOCK, &old) == 0);
+	T_ASSERT(ipc_lock_effective(1) == 0);
+	/* The kernel took all or nothing: nothing is registered. */
+	T_ERR(ENXIO, hs_pool_uring_unregister(pool, r.fd));
+	ring_exit(&r);
+}
+
 int main(void)
 {
 	uint64_t total = HS_URING_PIECE + 2 * SLAB;
@@ -208,6 +249,7 @@ int main(void)
 	T_ERR(EINVAL, hs_buf_uring_index(pool, &onstack, 1, NULL));
 	T_ERR(EINVAL, hs_buf_uring_index(pool, byidx[nr - 1], total, NULL));
 
+	check_memlock(pool);
 	T_ASSERT(hs_pool_uring_register(pool, r.fd) == 0);
 	/* A second registration is refused and leaves the first in place. */
 	T_ERR(EBUSY, hs_pool_uring_register(pool, r.fd));

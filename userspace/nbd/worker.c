@@ -959,7 +959,7 @@ static void on_zc(struct req *q, int res, unsigned int flags)
 		return;
 	}
 	if (res == -EINVAL && q->zc_asked && q->msg.msg_iov == q->iov) {
-		/* Linux 6.0 and 6.1 know no REPORT_USAGE: go on without. */
+		/* Before 6.2 (unless backported): no REPORT_USAGE, go on without. */
 		c->w->zc_report = false;
 		submit_zc(c, q);
 		return;

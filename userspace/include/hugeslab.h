@@ -512,7 +512,7 @@ void *hs_buf_at(const struct hs_pool *pool, size_t idx);
 #define HS_URING_PIECE	(1UL << 30)
 
 /**
- * hs_pool_uring_register - register @pool's memory with an io_uring as fixed buffers
+ * hs_pool_uring_register - register @pool as fixed buffers of an io_uring
  * @pool: the pool
  * @ring_fd: fd of the ring, from io_uring_setup(2) (liburing: ring->ring_fd)
  *

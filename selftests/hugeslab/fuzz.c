@@ -158,10 +158,19 @@ static int do_create(uint64_t *s)
 		     rnd(s) % 10 ? (void *)&c : bad_ptr(s, &c));
 }
 
+/*
+ * INFO writes min(nr_slab_nodes, slabs of the pool) entries, and a random
+ * count is one of the cases: the array must hold the largest pool the VM
+ * can give (16 GiB of slabs, over its memory), or the fuzzer smashes its
+ * own stack (seen with a 1 GiB pool on the debug kernel). Threads share
+ * it; what the kernel writes into it is never read.
+ */
+static __s32 info_nodes[8192];
+
 static int do_info(uint64_t *s)
 {
 	struct hugeslab_info info = { 0 };
-	__s32 nodes[64];
+	__s32 *nodes = info_nodes;
 
 	if (rnd(s) % 2) {
 		info.slab_nodes = (uintptr_t)(rnd(s) % 3 ? (void *)nodes : bad_ptr(s, nodes));

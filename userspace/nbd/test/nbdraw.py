@@ -46,6 +46,14 @@ def workdir():
     return w
 
 
+def sparse_file(w, name, size):
+    """A new all-zero export of size bytes in w (a hole, no blocks)."""
+    path = os.path.join(w, name)
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
 SERVERS = []
 
 

@@ -26,11 +26,9 @@ def disk_sum(path):
 def main():
     w = workdir()
     img = os.path.join(w, "disk.img")
-    big = os.path.join(w, "big.img")
     with open(img, "wb") as f:
         f.write(os.urandom(SIZE))
-    with open(big, "wb") as f:
-        f.truncate(64 << 20)
+    big = sparse_file(w, "big.img", 64 << 20)
     srv = Server(w, ["--pool", "32M", "--threads", "2", img, big])
     # A good connection that must survive everything below.
     good = Conn(srv.port)

@@ -52,11 +52,8 @@ def exercise(c, name, path, is_file):
 
 def main():
     w = workdir()
-    img = os.path.join(w, "file.img")
-    back = os.path.join(w, "loop-backing.img")
-    for p in (img, back):
-        with open(p, "wb") as f:
-            f.truncate(16 * MB)
+    img = sparse_file(w, "file.img", 16 * MB)
+    back = sparse_file(w, "loop-backing.img", 16 * MB)
     loop = None
     try:
         loop = subprocess.run(["losetup", "-f", "--show", back], capture_output=True,

@@ -14,9 +14,7 @@ MB = 1 << 20
 
 def main():
     w = workdir()
-    img = os.path.join(w, "disk.img")
-    with open(img, "wb") as f:
-        f.truncate(64 * MB)
+    img = sparse_file(w, "disk.img", 64 * MB)
     srv = Server(w, ["--pool", "32M", "--threads", "2", img])
     conns = [Conn(srv.port) for _ in range(3)]
     for c in conns:

@@ -87,9 +87,7 @@ def verify(trace, pairs, img):
 
 
 def one(w, binary, name):
-    img = os.path.join(w, name + ".img")
-    with open(img, "wb") as f:
-        f.truncate(16 << 20)
+    img = sparse_file(w, name + ".img", 16 << 20)
     trace = os.path.join(w, name + ".trace")
     srv = Server(w, ["--threads", "2", "--pool", "16M", img], binary=binary,
                  wrap=["strace", "-f", "-qq", "-xx", "-s", "4096", "-o", trace,

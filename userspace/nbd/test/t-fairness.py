@@ -17,9 +17,7 @@ MB = 1 << 20
 
 def main():
     w = workdir()
-    img = os.path.join(w, "disk.img")
-    with open(img, "wb") as f:
-        f.truncate(256 * MB)
+    img = sparse_file(w, "disk.img", 256 * MB)
     srv = Server(w, ["--pool", "64M", "--threads", "1", img])
     hog = Conn(srv.port)
     hog.hello()

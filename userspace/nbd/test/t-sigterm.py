@@ -23,9 +23,7 @@ N = 16
 
 def main():
     w = workdir()
-    img = os.path.join(w, "disk.img")
-    with open(img, "wb") as f:
-        f.truncate(64 * MB)
+    img = sparse_file(w, "disk.img", 64 * MB)
     srv = Server(w, ["--pool", "16M", "--threads", "1", img])
     c = Conn(srv.port)
     c.hello()

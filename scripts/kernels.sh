@@ -4,7 +4,7 @@
 # /boot/vmlinuz-*, /lib/modules/*/kernel and /usr/src/linux-headers-*).
 # Run scripts/install-deps.sh first.
 #
-#   scripts/kernels.sh               -> e.g. "6.1.0-56-amd64\n6.12.117+deb12-amd64"
+#   scripts/kernels.sh               -> the 6.1 release, then the newest 6.12 one, one a line
 #   scripts/kernels.sh --source-dir  -> dir with files extracted from
 #                                       linux-source-6.12 (checkpatch, kselftest
 #                                       headers), by scripts/install-deps.sh

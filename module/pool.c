@@ -64,7 +64,8 @@ static int check_create_args(const struct hugeslab_create *args,
 
 	if (name && hugeslab_name_check(name))
 		return -EINVAL;
-	if (args->flags != flags || args->pad ||
+	if (args->flags != flags || args->pad || args->uid || args->gid ||
+	    args->mode || args->pad2 ||
 	    !reserved_is_zero(args->reserved, ARRAY_SIZE(args->reserved)))
 		return -EINVAL;
 	if (shift != HUGESLAB_SLAB_SHIFT || shift != HPAGE_PMD_SHIFT)

@@ -9,7 +9,8 @@
 #include <linux/hugeslab.h>
 
 _Static_assert(sizeof(struct hugeslab_create) == 56, "create");
-_Static_assert(offsetof(struct hugeslab_create, reserved) == 24, "create");
+_Static_assert(offsetof(struct hugeslab_create, uid) == 24, "create");
+_Static_assert(offsetof(struct hugeslab_create, reserved) == 40, "create");
 _Static_assert(sizeof(struct hugeslab_info) == 88, "info");
 _Static_assert(offsetof(struct hugeslab_info, slab_nodes) == 40, "info");
 _Static_assert(offsetof(struct hugeslab_info, owner_uid) == 56, "info");
@@ -19,6 +20,9 @@ _Static_assert(_IOC_SIZE(HUGESLAB_IOC_ATTACH) == sizeof(struct hugeslab_attach),
 	       "ioctl size");
 _Static_assert(sizeof(struct hugeslab_slab_addrs) == 32, "slab_addrs");
 _Static_assert(sizeof(struct hugeslab_stats) == 80, "stats");
+_Static_assert(sizeof(struct hugeslab_destroy) == 48, "destroy");
+_Static_assert(_IOC_SIZE(HUGESLAB_IOC_DESTROY) == sizeof(struct hugeslab_destroy),
+	       "ioctl size");
 _Static_assert(_IOC_SIZE(HUGESLAB_IOC_CREATE) == sizeof(struct hugeslab_create),
 	       "ioctl size");
 

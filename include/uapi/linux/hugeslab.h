@@ -12,6 +12,13 @@
 #include <linux/types.h>
 
 #define HUGESLAB_DEVICE_PATH	"/dev/hugeslab"
+/*
+ * Every named pool has a character device HUGESLAB_POOL_DIR/NAME while its
+ * name is registered.  Opening it attaches to the pool (O_RDONLY: read-only),
+ * as %HUGESLAB_IOC_ATTACH does, and mmap of it maps the pool.  The node's
+ * mode, not the creator's uid, decides who may open it.
+ */
+#define HUGESLAB_POOL_DIR	"/dev/hugeslab-pools"
 
 /* The only slab size supported: one PMD on x86-64. */
 #define HUGESLAB_SLAB_SHIFT	21
@@ -79,9 +86,15 @@
  * @slab_shift: log2 of the slab size; 0 selects %HUGESLAB_SLAB_SHIFT, which
  *	is also the only other accepted value
  * @numa_node: node to allocate every slab on, or -1 for no preference
- * @flags: 0 for %HUGESLAB_IOC_CREATE, %HUGESLAB_CREATE_NAMED for
- *	%HUGESLAB_IOC_CREATE_NAMED
+ * @flags: 0 for %HUGESLAB_IOC_CREATE; %HUGESLAB_CREATE_NAMED for
+ *	%HUGESLAB_IOC_CREATE_NAMED, with any of %HUGESLAB_CREATE_PERSISTENT,
+ *	%HUGESLAB_CREATE_OWNER and %HUGESLAB_CREATE_MODE
  * @pad: must be 0
+ * @uid: with %HUGESLAB_CREATE_OWNER, the pool's owner; must be 0 otherwise
+ * @gid: with %HUGESLAB_CREATE_OWNER, the node's group; must be 0 otherwise
+ * @mode: with %HUGESLAB_CREATE_MODE, the node's permission bits; must be 0
+ *	otherwise
+ * @pad2: must be 0
  * @reserved: must be 0
  *
  * Allocates the pool of this file descriptor: one pool per open file, created
@@ -97,11 +110,28 @@ struct hugeslab_create {
 	__s32 numa_node;
 	__u32 flags;
 	__u32 pad;
-	__aligned_u64 reserved[4];
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 pad2;
+	__aligned_u64 reserved[2];
 };
 
 #define HUGESLAB_CREATE_FLAGS	0U
 #define HUGESLAB_CREATE_NAMED	(1U << 0)
+/*
+ * With NAMED only.  The pool lives with no file and no mapping holding it,
+ * until %HUGESLAB_IOC_DESTROY.  Needs CAP_SYS_ADMIN.
+ */
+#define HUGESLAB_CREATE_PERSISTENT	(1U << 1)
+/*
+ * With NAMED only.  @uid and @gid (in the caller's user namespace) own the
+ * pool and its node (HUGESLAB_POOL_DIR/NAME): the pool's owner_uid becomes
+ * @uid.  Needs CAP_SYS_ADMIN unless @uid and @gid are the caller's own.
+ */
+#define HUGESLAB_CREATE_OWNER	(1U << 2)
+/* With NAMED only.  @mode (0 to 0777) is the node's mode; default 0600. */
+#define HUGESLAB_CREATE_MODE	(1U << 3)
 
 /**
  * struct hugeslab_create_named - argument of %HUGESLAB_IOC_CREATE_NAMED
@@ -253,6 +283,31 @@ struct hugeslab_export_dmabuf {
 #define HUGESLAB_DMABUF_CLOEXEC	(1U << 0)
 #define HUGESLAB_DMABUF_FLAGS	HUGESLAB_DMABUF_CLOEXEC
 
+/**
+ * struct hugeslab_destroy - argument of %HUGESLAB_IOC_DESTROY
+ * @name: name of a persistent pool, NUL terminated and NUL padded
+ * @flags: 0 or %HUGESLAB_DESTROY_FORCE
+ * @pad: must be 0
+ * @reserved: must be 0
+ *
+ * Ends a persistent pool: its name and node go at once, and the pool is
+ * freed when the last file, mapping and dma-buf holding it are gone, as for
+ * any pool.  The caller must be the pool's owner or have CAP_SYS_ADMIN.
+ * While any file other than the caller's own or any mapping holds the pool,
+ * DESTROY fails with EBUSY unless %HUGESLAB_DESTROY_FORCE is given; forced,
+ * the holders keep the memory until they close and unmap, and nothing is
+ * freed under them.  A pool that is not persistent gives EINVAL.
+ */
+struct hugeslab_destroy {
+	char name[HUGESLAB_NAME_MAX];
+	__u32 flags;
+	__u32 pad;
+	__aligned_u64 reserved;
+};
+
+#define HUGESLAB_DESTROY_FORCE	(1U << 0)
+#define HUGESLAB_DESTROY_FLAGS	HUGESLAB_DESTROY_FORCE
+
 #define HUGESLAB_IOC_CREATE	_IOW(HUGESLAB_IOC_MAGIC, 0x01, struct hugeslab_create)
 #define HUGESLAB_IOC_INFO	_IOWR(HUGESLAB_IOC_MAGIC, 0x02, struct hugeslab_info)
 #define HUGESLAB_IOC_SLAB_ADDRS	_IOWR(HUGESLAB_IOC_MAGIC, 0x03, struct hugeslab_slab_addrs)
@@ -262,5 +317,6 @@ struct hugeslab_export_dmabuf {
 #define HUGESLAB_IOC_ATTACH	_IOW(HUGESLAB_IOC_MAGIC, 0x05, struct hugeslab_attach)
 #define HUGESLAB_IOC_EXPORT_DMABUF \
 	_IOWR(HUGESLAB_IOC_MAGIC, 0x06, struct hugeslab_export_dmabuf)
+#define HUGESLAB_IOC_DESTROY	_IOW(HUGESLAB_IOC_MAGIC, 0x07, struct hugeslab_destroy)
 
 #endif /* _UAPI_LINUX_HUGESLAB_H */

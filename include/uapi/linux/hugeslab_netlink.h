@@ -78,6 +78,15 @@ enum hugeslab_nl_cmd {
  * @HUGESLAB_A_NODE_ID: u32: NUMA node
  * @HUGESLAB_A_NODE_SLABS: u64: slabs of the pool on that node
  * @HUGESLAB_A_FAIL_REASON: u32: enum hugeslab_fail_reason
+ * @HUGESLAB_A_POOL_FLAGS: u32: the CREATE flags (PERSISTENT and the rest)
+ * @HUGESLAB_A_POOL_DESTROYED: flag: a persistent pool DESTROYed with FORCE
+ *	that holders still keep alive; it has no name or node any more
+ * @HUGESLAB_A_POOL_ATTACHERS: nested: one ATTACHER per device file that
+ *	holds the pool (the creator's included)
+ * @HUGESLAB_A_ATTACHER: nested: ATTACHER_PID and ATTACHER_UID
+ * @HUGESLAB_A_ATTACHER_PID: u32: tgid that opened the file, as the reader
+ *	of the dump sees it (0 when it is not visible there)
+ * @HUGESLAB_A_ATTACHER_UID: u32: its uid (in the init user ns)
  * @__HUGESLAB_A_MAX: number of attributes
  */
 enum hugeslab_nl_attr {
@@ -107,6 +116,12 @@ enum hugeslab_nl_attr {
 	HUGESLAB_A_NODE_ID,
 	HUGESLAB_A_NODE_SLABS,
 	HUGESLAB_A_FAIL_REASON,
+	HUGESLAB_A_POOL_FLAGS,
+	HUGESLAB_A_POOL_DESTROYED,
+	HUGESLAB_A_POOL_ATTACHERS,
+	HUGESLAB_A_ATTACHER,
+	HUGESLAB_A_ATTACHER_PID,
+	HUGESLAB_A_ATTACHER_UID,
 	__HUGESLAB_A_MAX,
 };
 

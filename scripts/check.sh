@@ -120,6 +120,22 @@ check_uapi() {
 		-o "$t/layout" scripts/uapi-layout.c && "$t/layout"
 }
 
+# vm_lane NAME TAP SHOW CMD...: one VM run, counted by its own "N passed,
+# N failed" line (log: build/logs/NAME.log); the lines of its TAP log
+# matching SHOW are printed. A VM that crashed or hung fails even if every
+# test it ran passed.
+vm_lane() {
+	local name=$1 tap=$2 show=$3 rc
+	shift 3
+	"$@" >"$LOGS/$name.log" 2>&1
+	rc=$?
+	add_counts "$name" "$LOGS/$name.log"
+	grep -E "$show" "$tap" 2>/dev/null
+	if ((rc != 0)); then
+		fail "$name: runner" "$LOGS/$name.log"
+	fi
+}
+
 vm_payload() {
 	local kver=$1 dir=$BUILD/payload-$1
 	rm -rf "$dir"
@@ -226,16 +242,9 @@ for k in "${KVERS[@]}"; do
 		fail "vm-$k: payload" "$LOGS/payload-$k.log"
 		continue
 	fi
-	scripts/vm/run.sh --kver "$k" --payload "$BUILD/payload-$k" \
-		--out "$BUILD/vm-$k" --mem 3072 --disk-mb 512 --timeout 900 \
-		>"$LOGS/vm-$k.log" 2>&1
-	rc=$?
-	add_counts "vm-$k" "$LOGS/vm-$k.log"
-	grep -E '^not ok|^# .*(1 GiB|PMD-mapped)' "$BUILD/vm-$k/tests.log" 2>/dev/null
-	# A VM that crashed or hung fails even if every test it ran passed.
-	if ((rc != 0)); then
-		fail "vm-$k: runner" "$LOGS/vm-$k.log"
-	fi
+	vm_lane "vm-$k" "$BUILD/vm-$k/tests.log" '^not ok|^# .*(1 GiB|PMD-mapped)' \
+		scripts/vm/run.sh --kver "$k" --payload "$BUILD/payload-$k" \
+		--out "$BUILD/vm-$k" --mem 3072 --disk-mb 512 --timeout 900
 done
 
 echo "== NUMA lane"
@@ -246,14 +255,9 @@ for k in "${KVERS[@]}"; do
 		cp "$BUILD/selftests/numa_test" "$BUILD/module-$k/hugeslab.ko" "$dir/" &&
 		cp "$BUILD/selftests/run-guest-numa.sh" "$dir/run-guest.sh" ||
 		{ fail "vm-numa-$k: payload" /dev/null; continue; }
-	scripts/vm/run.sh --kver "$k" --payload "$dir" --out "$BUILD/vm-numa-$k" \
-		--numa --mem 1024 --timeout 600 >"$LOGS/vm-numa-$k.log" 2>&1
-	rc=$?
-	add_counts "vm-numa-$k" "$LOGS/vm-numa-$k.log"
-	grep -E '^not ok' "$BUILD/vm-numa-$k/tests.log" 2>/dev/null
-	if ((rc != 0)); then
-		fail "vm-numa-$k: runner" "$LOGS/vm-numa-$k.log"
-	fi
+	vm_lane "vm-numa-$k" "$BUILD/vm-numa-$k/tests.log" '^not ok' \
+		scripts/vm/run.sh --kver "$k" --payload "$dir" --out "$BUILD/vm-numa-$k" \
+		--numa --mem 1024 --timeout 600
 done
 
 echo "== swiotlb lane"
@@ -266,15 +270,9 @@ for k in "${KVERS[@]}"; do
 			"$BUILD/module-$k/importer/hugeslab_importer.ko" "$dir/" &&
 		cp "$BUILD/selftests/run-guest-swiotlb.sh" "$dir/run-guest.sh" ||
 		{ fail "vm-swiotlb-$k: payload" /dev/null; continue; }
-	scripts/vm/run.sh --kver "$k" --payload "$dir" --out "$BUILD/vm-swiotlb-$k" \
-		--append swiotlb=force --mem 512 --timeout 600 \
-		>"$LOGS/vm-swiotlb-$k.log" 2>&1
-	rc=$?
-	add_counts "vm-swiotlb-$k" "$LOGS/vm-swiotlb-$k.log"
-	grep -E '^not ok' "$BUILD/vm-swiotlb-$k/tests.log" 2>/dev/null
-	if ((rc != 0)); then
-		fail "vm-swiotlb-$k: runner" "$LOGS/vm-swiotlb-$k.log"
-	fi
+	vm_lane "vm-swiotlb-$k" "$BUILD/vm-swiotlb-$k/tests.log" '^not ok' \
+		scripts/vm/run.sh --kver "$k" --payload "$dir" --out "$BUILD/vm-swiotlb-$k" \
+		--append swiotlb=force --mem 512 --timeout 600
 done
 
 echo "== rdma lane"
@@ -282,13 +280,8 @@ echo "== rdma lane"
 # ibv_reg_mr their pools within RLIMIT_MEMLOCK and one RDMA WRITEs into the
 # other (selftests/rdma/run.sh); about 10 s each.
 for k in "${KVERS[@]}"; do
-	selftests/rdma/run.sh --kver "$k" >"$LOGS/vm-rdma-$k.log" 2>&1
-	rc=$?
-	add_counts "vm-rdma-$k" "$LOGS/vm-rdma-$k.log"
-	grep -E '^not ok|# SKIP' "$BUILD/vm-rdma-$k/vm/tests.log" 2>/dev/null
-	if ((rc != 0)); then
-		fail "vm-rdma-$k: runner" "$LOGS/vm-rdma-$k.log"
-	fi
+	vm_lane "vm-rdma-$k" "$BUILD/vm-rdma-$k/vm/tests.log" '^not ok|# SKIP' \
+		selftests/rdma/run.sh --kver "$k"
 done
 
 echo "== power-cut lane"
@@ -306,26 +299,16 @@ echo "== NBD kernel client"
 # nbd.ko + nbd-client -C 2 against hugeslab-nbd (nbd-server until it
 # builds) in the VM: round trip, FLUSH seen in strace, ext4 + e2fsck.
 for k in "${KVERS[@]}"; do
-	selftests/nbd/run.sh --kver "$k" >"$LOGS/vm-nbd-$k.log" 2>&1
-	rc=$?
-	add_counts "vm-nbd-$k" "$LOGS/vm-nbd-$k.log"
-	grep -E '^not ok|^# kernel' "$BUILD/vm-nbd-$k/vm/tests.log" 2>/dev/null
-	if ((rc != 0)); then
-		fail "vm-nbd-$k: runner" "$LOGS/vm-nbd-$k.log"
-	fi
+	vm_lane "vm-nbd-$k" "$BUILD/vm-nbd-$k/vm/tests.log" '^not ok|^# kernel' \
+		selftests/nbd/run.sh --kver "$k"
 done
 
 echo "== debug lane"
 # KASAN/kmemleak/lockdep/fault injection, every run. The minimal debug kernel
 # is built when it is not cached yet (scripts/debug-kernel.sh); a lane that
 # cannot run (no kernel, no result line) counts as failed, never skipped.
-scripts/debug-lane.sh --build >"$LOGS/vm-debug.log" 2>&1
-rc=$?
-add_counts vm-debug "$LOGS/vm-debug.log"
-grep -E '^not ok|kmemleak:|probability' "$BUILD/vm-debug/tests.log" 2>/dev/null
-if ((rc != 0)); then
-	fail "vm-debug: runner" "$LOGS/vm-debug.log"
-fi
+vm_lane vm-debug "$BUILD/vm-debug/tests.log" '^not ok|kmemleak:|probability' \
+	scripts/debug-lane.sh --build
 
 if ((${#failures[@]})); then
 	echo "failed: ${failures[*]}"

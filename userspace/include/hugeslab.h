@@ -539,6 +539,28 @@ void *hs_buf_at(const struct hs_pool *pool, size_t idx);
 int hs_pool_uring_register(const struct hs_pool *pool, int ring_fd);
 
 /**
+ * hs_pools_uring_register - register pools as fixed buffers of one io_uring
+ * @pools: the pools, none NULL
+ * @n: how many, at least 1
+ * @ring_fd: fd of the ring
+ * @first: receives each pool's first fixed-buffer index; may be NULL
+ *
+ * A ring takes one IORING_REGISTER_BUFFERS call only, so a program with
+ * pools of two buffer sizes registers them together: the pieces of
+ * @pools[0] (as in hs_pool_uring_register()) first, then those of
+ * @pools[1], and so on, all or none. The buf_index of an address of
+ * @pools[i] is then @first[i] + hs_buf_uring_index(@pools[i], ...).
+ * hs_pool_uring_register() is this call with one pool and @first[0] = 0.
+ * Not for the data path.
+ *
+ * Return: 0, or -1 with errno set as for hs_pool_uring_register(), and
+ * EINVAL for a NULL @pools, a NULL pool in it, or @n == 0. @first is
+ * meaningful only on success.
+ */
+int hs_pools_uring_register(const struct hs_pool *const *pools, unsigned int n,
+			    int ring_fd, long *first);
+
+/**
  * hs_pool_uring_unregister - drop the fixed buffers of the ring @ring_fd
  * @pool: the pool registered by hs_pool_uring_register()
  * @ring_fd: fd of the ring

@@ -40,37 +40,56 @@ static size_t pieces_of(size_t len)
 	return (len + HS_URING_PIECE - 1) / HS_URING_PIECE;
 }
 
-HS_EXPORT int hs_pool_uring_register(const struct hs_pool *pool, int ring_fd)
+/*
+ * Register @n pools in one IORING_REGISTER_BUFFERS call, @pools[0]'s
+ * pieces first: a ring takes one such call only (EBUSY after it).
+ */
+HS_EXPORT int hs_pools_uring_register(const struct hs_pool *const *pools,
+				      unsigned int n, int ring_fd, long *first)
 {
 	struct hs_region regs[HS_URING_MAX_REGS];
 	struct iovec *iov;
-	size_t nr = 0, i, off;
-	int n, r;
+	size_t nr = 0, i = 0, off;
+	unsigned int p;
+	int nreg, r;
 	long ret;
 
-	if (!pool) {
+	if (!pools || !n) {
 		errno = EINVAL;
 		return -1;
+	}
+	for (p = 0; p < n; p++) {
+		if (!pools[p]) {
+			errno = EINVAL;
+			return -1;
+		}
 	}
 	if (ring_fd < 0) {
 		errno = EBADF;
 		return -1;
 	}
-	n = uring_regions(pool, regs);
-	if (n < 0)
-		return -1;
-	for (r = 0; r < n; r++)
-		nr += pieces_of(regs[r].len);
+	for (p = 0; p < n; p++) {
+		nreg = uring_regions(pools[p], regs);
+		if (nreg < 0)
+			return -1;
+		for (r = 0; r < nreg; r++)
+			nr += pieces_of(regs[r].len);
+	}
 	iov = calloc(nr ? nr : 1, sizeof(*iov));
 	if (!iov) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (r = 0, i = 0; r < n; r++) {
-		for (off = 0; off < regs[r].len; off += HS_URING_PIECE, i++) {
-			iov[i].iov_base = (char *)regs[r].base + off;
-			iov[i].iov_len = regs[r].len - off < HS_URING_PIECE ?
-					 regs[r].len - off : HS_URING_PIECE;
+	for (p = 0; p < n; p++) {
+		if (first)
+			first[p] = (long)i;
+		nreg = uring_regions(pools[p], regs);
+		for (r = 0; r < nreg; r++) {
+			for (off = 0; off < regs[r].len; off += HS_URING_PIECE, i++) {
+				iov[i].iov_base = (char *)regs[r].base + off;
+				iov[i].iov_len = regs[r].len - off < HS_URING_PIECE ?
+						 regs[r].len - off : HS_URING_PIECE;
+			}
 		}
 	}
 	/*
@@ -81,6 +100,11 @@ HS_EXPORT int hs_pool_uring_register(const struct hs_pool *pool, int ring_fd)
 		      iov, (unsigned int)nr);
 	free(iov);
 	return ret < 0 ? -1 : 0;
+}
+
+HS_EXPORT int hs_pool_uring_register(const struct hs_pool *pool, int ring_fd)
+{
+	return hs_pools_uring_register(&pool, 1, ring_fd, NULL);
 }
 
 HS_EXPORT int hs_pool_uring_unregister(const struct hs_pool *pool,

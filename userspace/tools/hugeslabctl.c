@@ -8,6 +8,9 @@
  *   hugeslabctl watch [--json] [--count N]
  *   hugeslabctl set-cap SIZE
  *   hugeslabctl top PID|NAME|PATH [--once] [--interval SEC]
+ *   hugeslabctl create NAME SIZE [--owner U] [--group G] [--mode M] [--node N]
+ *   hugeslabctl destroy NAME [--force]
+ *   hugeslabctl load FILE
  *
  * Exit codes: see usage() and hugeslabctl(8).
  */
@@ -37,23 +40,9 @@
 
 #include <linux/hugeslab_netlink.h>
 
+#include "ctl.h"
 #include "hugeslab_stats.h"
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-
-/* Exit codes. */
-enum {
-	EXIT_OK = 0,
-	EXIT_ERR = 1,		/* the request failed */
-	EXIT_USAGE = 2,		/* bad command line */
-	EXIT_NOMODULE = 3,	/* no hugeslab family: module not loaded */
-	EXIT_PERM = 4,		/* refused: missing privilege */
-	EXIT_NOTFOUND = 5,	/* top: no such pool / stats region */
-};
-
-static const char *prog = "hugeslabctl";
 static bool opt_json;
 
 static void usage(FILE *f)
@@ -70,6 +59,13 @@ static void usage(FILE *f)
 "                     bytes or a number with K, M, G or T (binary), whole MiB\n"
 "  top PID|NAME|PATH  live view of a libhugeslab pool's statistics region:\n"
 "                     buffers in use per owner tag, ages, errors\n"
+"  create NAME SIZE   a persistent pool, node " HUGESLAB_POOL_DIR "/NAME;\n"
+"                     SIZE a multiple of 2 MiB (K, M, G suffixes)\n"
+"                     [--owner USER] [--group GROUP] [--mode MODE] [--node N]\n"
+"  destroy NAME       end a persistent pool; refused while it is held,\n"
+"                     unless --force (holders keep their memory until unmap)\n"
+"  load FILE          create the pools of a pools.conf; existing ones of the\n"
+"                     same size are left alone\n"
 "\n"
 "Options:\n"
 "  -j, --json         machine-readable output (status, pools, watch, top)\n"
@@ -79,37 +75,9 @@ static void usage(FILE *f)
 "  -h, --help         this help\n"
 "\n"
 "Exit status: 0 success, 1 request failed, 2 usage error, 3 hugeslab module\n"
-"not loaded, 4 permission denied, 5 top: pool not found.\n",
-		prog);
-}
-
-static void err_msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* "16 MiB", "1.5 GiB", "512 B". */
-static const char *fmt_size(uint64_t v, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double d = (double)v;
-	int u = 0;
-
-	while (d >= 1024 && u < 5) {
-		d /= 1024;
-		u++;
-	}
-	if (d == (double)(uint64_t)d)
-		snprintf(buf, len, "%" PRIu64 " %s", (uint64_t)d, units[u]);
-	else
-		snprintf(buf, len, "%.1f %s", d, units[u]);
-	return buf;
+"not loaded, 4 permission denied, 5 top, destroy: pool not found, 6 destroy:\n"
+"pool still held.\n",
+		PROG);
 }
 
 /* "3d 4h", "5m 2s", "12s". */
@@ -136,48 +104,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Parse SIZE: digits with an optional binary suffix. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-	int shift = 0;
-
-	errno = 0;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	switch (toupper((unsigned char)*end)) {
-	case 0:
-		break;
-	case 'K':
-		shift = 10;
-		break;
-	case 'M':
-		shift = 20;
-		break;
-	case 'G':
-		shift = 30;
-		break;
-	case 'T':
-		shift = 40;
-		break;
-	default:
-		return -1;
-	}
-	if (*end) {
-		end++;
-		if (!strcasecmp(end, "ib") || !strcasecmp(end, "b"))
-			end += strlen(end);
-	}
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static void json_str(const char *s)
 {
 	putchar('"');
@@ -190,158 +116,6 @@ static void json_str(const char *s)
 			putchar(*s);
 	}
 	putchar('"');
-}
-
-/* ------------------------------------------------------------ netlink */
-
-struct ctl {
-	struct nl_sock *sk;
-	int family;
-};
-
-struct req_ctx {
-	int done;
-	int error;		/* negative errno from the kernel */
-	char extack[256];
-	int (*handler)(struct nlattr **tb, uint8_t cmd, void *arg);
-	void *arg;
-};
-
-static int errno_exit(int e)
-{
-	return e == EPERM || e == EACCES ? EXIT_PERM : EXIT_ERR;
-}
-
-static int ctl_open(struct ctl *c)
-{
-	int one = 1;
-
-	c->sk = nl_socket_alloc();
-	if (!c->sk) {
-		err_msg("out of memory");
-		return EXIT_ERR;
-	}
-	if (genl_connect(c->sk)) {
-		err_msg("cannot open a generic netlink socket");
-		return EXIT_ERR;
-	}
-	setsockopt(nl_socket_get_fd(c->sk), SOL_NETLINK, NETLINK_EXT_ACK,
-		   &one, sizeof(one));
-	c->family = genl_ctrl_resolve(c->sk, HUGESLAB_GENL_NAME);
-	if (c->family < 0) {
-		err_msg("generic netlink family \"%s\" not found: is the hugeslab module loaded?",
-			HUGESLAB_GENL_NAME);
-		return EXIT_NOMODULE;
-	}
-	return EXIT_OK;
-}
-
-static void ctl_close(struct ctl *c)
-{
-	nl_socket_free(c->sk);
-}
-
-static int valid_cb(struct nl_msg *msg, void *arg)
-{
-	struct req_ctx *ctx = arg;
-	struct genlmsghdr *g = nlmsg_data(nlmsg_hdr(msg));
-	struct nlattr *tb[HUGESLAB_A_MAX + 1];
-
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, HUGESLAB_A_MAX, NULL) < 0)
-		return NL_SKIP;
-	if (ctx->handler && ctx->handler(tb, g->cmd, ctx->arg))
-		return NL_STOP;
-	return NL_OK;
-}
-
-static int finish_cb(struct nl_msg *msg, void *arg)
-{
-	((struct req_ctx *)arg)->done = 1;
-	return NL_STOP;
-}
-
-static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
-{
-	struct nlmsghdr *nlh = (struct nlmsghdr *)e - 1;
-	struct req_ctx *ctx = arg;
-	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	int off = sizeof(*e);
-
-	ctx->error = e->error;
-	ctx->done = 1;
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-			off += e->msg.nlmsg_len - sizeof(e->msg);
-		if (nla_parse(tb, NLMSGERR_ATTR_MAX,
-			      (struct nlattr *)((char *)e + off),
-			      nlh->nlmsg_len - NLMSG_HDRLEN - off, NULL) == 0 &&
-		    tb[NLMSGERR_ATTR_MSG])
-			snprintf(ctx->extack, sizeof(ctx->extack), "%s",
-				 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
-	}
-	return NL_STOP;
-}
-
-/*
- * Send a request built by @fill and read its answer, calling @handler per
- * reply.  Returns 0 or a negative errno, with the kernel's message shown.
- */
-static int ctl_request(struct ctl *c, uint8_t cmd, int flags,
-		       int (*fill)(struct nl_msg *msg, void *arg), void *fill_arg,
-		       int (*handler)(struct nlattr **tb, uint8_t cmd, void *arg),
-		       void *arg)
-{
-	struct req_ctx ctx = { .handler = handler, .arg = arg };
-	struct nl_msg *msg = nlmsg_alloc();
-	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
-	int ret;
-
-	if (!msg || !cb ||
-	    !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0, flags,
-			 cmd, HUGESLAB_GENL_VERSION) ||
-	    (fill && fill(msg, fill_arg))) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &ctx);
-	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, &ctx);
-	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, finish_cb, &ctx);
-	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, &ctx);
-	ret = nl_send_auto(c->sk, msg);
-	if (ret < 0) {
-		ret = -EIO;
-		goto out;
-	}
-	ret = 0;
-	while (!ctx.done) {
-		int r = nl_recvmsgs(c->sk, cb);
-
-		if (r < 0 && !ctx.done) {
-			ret = -EIO;
-			break;
-		}
-	}
-	if (ctx.error) {
-		ret = ctx.error;
-		if (ctx.extack[0])
-			err_msg("%s: %s", strerror(-ret), ctx.extack);
-		else
-			err_msg("%s", strerror(-ret));
-	}
-out:
-	nlmsg_free(msg);
-	nl_cb_put(cb);
-	return ret;
-}
-
-static uint64_t get_u64(struct nlattr **tb, int a)
-{
-	return tb[a] ? nla_get_u64(tb[a]) : 0;
-}
-
-static uint32_t get_u32(struct nlattr **tb, int a)
-{
-	return tb[a] ? nla_get_u32(tb[a]) : 0;
 }
 
 /* ------------------------------------------------------------ status */
@@ -387,81 +161,6 @@ static int cmd_status(struct ctl *c)
 
 /* ------------------------------------------------------------ pools */
 
-struct pool_row {
-	uint64_t id;
-	char name[HS_STATS_NAME_MAX];
-	uint32_t pid, uid;
-	uint64_t size, slab_size;
-	int32_t numa_node;
-	uint32_t files, mappings, dmabufs;
-	uint64_t ctime_ns;
-	char nodes[64];		/* "0:4 1:2" */
-	uint64_t node_id[8], node_slabs[8];
-	int nr_nodes;
-};
-
-struct pool_list {
-	struct pool_row *rows;
-	int n, cap;
-};
-
-static void pool_from_attrs(struct pool_row *r, struct nlattr **tb)
-{
-	memset(r, 0, sizeof(*r));
-	r->id = get_u64(tb, HUGESLAB_A_POOL_ID);
-	if (tb[HUGESLAB_A_POOL_NAME])
-		snprintf(r->name, sizeof(r->name), "%s",
-			 nla_get_string(tb[HUGESLAB_A_POOL_NAME]));
-	r->pid = get_u32(tb, HUGESLAB_A_POOL_OWNER_PID);
-	r->uid = get_u32(tb, HUGESLAB_A_POOL_OWNER_UID);
-	r->size = get_u64(tb, HUGESLAB_A_POOL_SIZE);
-	r->slab_size = get_u64(tb, HUGESLAB_A_POOL_SLAB_SIZE);
-	r->numa_node = tb[HUGESLAB_A_POOL_NUMA_NODE] ?
-		(int32_t)nla_get_u32(tb[HUGESLAB_A_POOL_NUMA_NODE]) : -1;
-	r->files = get_u32(tb, HUGESLAB_A_POOL_FILES);
-	r->mappings = get_u32(tb, HUGESLAB_A_POOL_MAPPINGS);
-	r->dmabufs = get_u32(tb, HUGESLAB_A_POOL_DMABUFS);
-	r->ctime_ns = get_u64(tb, HUGESLAB_A_POOL_CTIME_NS);
-	if (tb[HUGESLAB_A_POOL_NODES]) {
-		struct nlattr *n;
-		int rem;
-		size_t off = 0;
-
-		nla_for_each_nested(n, tb[HUGESLAB_A_POOL_NODES], rem) {
-			struct nlattr *ntb[HUGESLAB_A_MAX + 1];
-
-			if (nla_parse_nested(ntb, HUGESLAB_A_MAX, n, NULL) < 0)
-				continue;
-			if (r->nr_nodes < 8) {
-				r->node_id[r->nr_nodes] = get_u32(ntb, HUGESLAB_A_NODE_ID);
-				r->node_slabs[r->nr_nodes] = get_u64(ntb, HUGESLAB_A_NODE_SLABS);
-			}
-			if (off < sizeof(r->nodes))
-				off += snprintf(r->nodes + off, sizeof(r->nodes) - off,
-						"%s%" PRIu32 ":%" PRIu64, off ? " " : "",
-						get_u32(ntb, HUGESLAB_A_NODE_ID),
-						get_u64(ntb, HUGESLAB_A_NODE_SLABS));
-			r->nr_nodes++;
-		}
-	}
-}
-
-static int pools_handler(struct nlattr **tb, uint8_t cmd, void *arg)
-{
-	struct pool_list *l = arg;
-
-	if (l->n == l->cap) {
-		void *p = realloc(l->rows, (l->cap * 2 + 16) * sizeof(*l->rows));
-
-		if (!p)
-			return -1;
-		l->rows = p;
-		l->cap = l->cap * 2 + 16;
-	}
-	pool_from_attrs(&l->rows[l->n++], tb);
-	return 0;
-}
-
 static void pool_json(const struct pool_row *r, const char *event)
 {
 	int i;
@@ -478,9 +177,17 @@ static void pool_json(const struct pool_row *r, const char *event)
 	       ",\"size\":%" PRIu64 ",\"slab_size\":%" PRIu64
 	       ",\"numa_node\":%" PRId32 ",\"files\":%" PRIu32
 	       ",\"mappings\":%" PRIu32 ",\"dmabufs\":%" PRIu32
-	       ",\"ctime_ns\":%" PRIu64 ",\"slabs_per_node\":{",
+	       ",\"ctime_ns\":%" PRIu64 ",\"persistent\":%s"
+	       ",\"destroyed\":%s,\"nr_attachers\":%d,\"attachers\":[",
 	       r->pid, r->uid, r->size, r->slab_size, r->numa_node, r->files,
-	       r->mappings, r->dmabufs, r->ctime_ns);
+	       r->mappings, r->dmabufs, r->ctime_ns,
+	       r->flags & HUGESLAB_CREATE_PERSISTENT ? "true" : "false",
+	       r->destroyed ? "true" : "false", r->nr_attachers);
+	/* Objects close with "}]" here: "}}" still ends the pool's object. */
+	for (i = 0; i < r->nr_attachers && i < POOL_ROW_ATTACHERS; i++)
+		printf("%s{\"pid\":%" PRIu32 ",\"uid\":%" PRIu32 "}", i ? "," : "",
+		       r->att_pid[i], r->att_uid[i]);
+	printf("],\"slabs_per_node\":{");
 	for (i = 0; i < r->nr_nodes && i < 8; i++)
 		printf("%s\"%" PRIu64 "\":%" PRIu64, i ? "," : "", r->node_id[i],
 		       r->node_slabs[i]);
@@ -491,16 +198,16 @@ static int cmd_pools(struct ctl *c)
 {
 	static const char *const hdr[] = {
 		"ID", "NAME", "PID", "UID", "SIZE", "SLAB", "NODE:SLABS",
-		"FILES", "MAPS", "DMABUFS", "AGE",
+		"FILES", "MAPS", "DMABUFS", "AGE", "PERSISTENT", "ATTACHED",
 	};
-	enum { NCOL = 11 };
+	/* New columns go last: scripts count the older ones from the left. */
+	enum { NCOL = 13 };
 	struct pool_list l = { 0 };
 	int w[NCOL], i, j, ret;
 	char (*cells)[NCOL][80];
 	uint64_t now = now_ns();
 
-	ret = ctl_request(c, HUGESLAB_CMD_GET_POOL, NLM_F_DUMP, NULL, NULL,
-			  pools_handler, &l);
+	ret = pool_dump(c, &l);
 	if (ret)
 		return errno_exit(-ret);
 	if (opt_json) {
@@ -533,6 +240,8 @@ static int cmd_pools(struct ctl *c)
 		snprintf(row[8], 80, "%" PRIu32, r->mappings);
 		snprintf(row[9], 80, "%" PRIu32, r->dmabufs);
 		fmt_age(now > r->ctime_ns ? now - r->ctime_ns : 0, row[10], 80);
+		snprintf(row[11], 80, "%s", fmt_persistent(r));
+		fmt_attachers(r, row[12], 80);
 	}
 	for (j = 0; j < NCOL; j++) {
 		w[j] = 0;
@@ -543,10 +252,11 @@ static int cmd_pools(struct ctl *c)
 	for (i = 0; i <= l.n; i++) {
 		for (j = 0; j < NCOL; j++) {
 			/* Names and node lists left, numbers right aligned. */
-			bool left = j == 1 || j == 6;
+			bool left = j == 1 || j == 6 || j >= 11;
 
-			printf("%s%*s%s", j ? "  " : "", left ? -w[j] : w[j],
-			       cells[i][j], "");
+			/* No trailing blanks after the last column. */
+			printf("%s%*s", j ? "  " : "",
+			       j == NCOL - 1 ? 0 : left ? -w[j] : w[j], cells[i][j]);
 		}
 		printf("\n");
 	}
@@ -720,7 +430,7 @@ static int cmd_watch(struct ctl *c, long count)
 		ret = nl_recvmsgs_default(c->sk);
 		if (ret == -NLE_NOMEM) {	/* ENOBUFS: the kernel dropped some */
 			fprintf(stderr, "%s: events were lost (receive buffer overrun)\n",
-				prog);
+				PROG);
 			continue;
 		}
 		if (ret < 0 && ret != -NLE_INTR && !stop) {
@@ -766,7 +476,7 @@ static int find_region(const char *what, char *path, size_t len)
 		size_t i;
 
 		fprintf(stderr, "%s: %zu pools match \"%s\", showing the first; pass a path:\n",
-			prog, g.gl_pathc, what);
+			PROG, g.gl_pathc, what);
 		for (i = 0; i < g.gl_pathc; i++)
 			fprintf(stderr, "  %s\n", g.gl_pathv[i]);
 	}
@@ -994,12 +704,20 @@ static int cmd_top(const char *what, bool once, double interval)
 
 /* ------------------------------------------------------------ main */
 
+/* Long-only options of create and destroy. */
+enum { OPT_OWNER = 256, OPT_GROUP, OPT_MODE, OPT_NODE, OPT_FORCE };
+
 static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "count", required_argument, NULL, 'n' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "once", no_argument, NULL, '1' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "owner", required_argument, NULL, OPT_OWNER },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "node", required_argument, NULL, OPT_NODE },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ 0 },
 };
 
@@ -1008,6 +726,9 @@ struct opts {
 	long count;
 	bool once;
 	bool help;
+	bool force;
+	/* create: the values as given, checked by spec_set_*() */
+	const char *owner, *group, *mode, *node;
 };
 
 /*
@@ -1047,11 +768,73 @@ static int parse_opts(int argc, char **argv, bool stop, struct opts *o)
 		case 'h':
 			o->help = true;
 			break;
+		case OPT_OWNER:
+			o->owner = optarg;
+			break;
+		case OPT_GROUP:
+			o->group = optarg;
+			break;
+		case OPT_MODE:
+			o->mode = optarg;
+			break;
+		case OPT_NODE:
+			o->node = optarg;
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
 		default:
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* create NAME SIZE [--owner U] [--group G] [--mode M] [--node N] */
+static int main_create(int argc, char **argv, const struct opts *o)
+{
+	struct pool_spec s;
+
+	if (optind != argc - 2) {
+		err_msg("usage: %s create NAME SIZE [--owner USER] [--group GROUP] [--mode MODE] [--node N]",
+			PROG);
+		return EXIT_USAGE;
+	}
+	pool_spec_init(&s);
+	if (spec_set_name(&s, argv[optind]) ||
+	    spec_set_size(&s, argv[optind + 1]) ||
+	    (o->owner && spec_set_owner(&s, o->owner)) ||
+	    (o->group && spec_set_group(&s, o->group)) ||
+	    (o->mode && spec_set_mode(&s, o->mode)) ||
+	    (o->node && spec_set_node(&s, o->node)))
+		return EXIT_USAGE;
+	return cmd_create(&s);
+}
+
+/* The commands of persistent pools (ctl-persist.c, ctl-load.c). */
+static int main_persist(const char *cmd, int argc, char **argv,
+			const struct opts *o)
+{
+	bool create = !strcmp(cmd, "create");
+
+	if (!create && (o->owner || o->group || o->mode || o->node)) {
+		err_msg("--owner, --group, --mode and --node are options of create");
+		return EXIT_USAGE;
+	}
+	if (o->force && strcmp(cmd, "destroy")) {
+		err_msg("--force is an option of destroy");
+		return EXIT_USAGE;
+	}
+	if (create)
+		return main_create(argc, argv, o);
+	if (optind != argc - 1) {
+		err_msg("usage: %s %s", PROG, !strcmp(cmd, "load") ?
+			"load FILE" : "destroy NAME [--force]");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "load"))
+		return cmd_load(argv[optind]);
+	return cmd_destroy(argv[optind], o->force);
 }
 
 int main(int argc, char **argv)
@@ -1087,9 +870,16 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 
+	if (!strcmp(cmd, "create") || !strcmp(cmd, "destroy") ||
+	    !strcmp(cmd, "load"))
+		return main_persist(cmd, argc, argv, &o);
+	if (o.owner || o.group || o.mode || o.node || o.force) {
+		err_msg("--owner, --group, --mode, --node and --force are options of create and destroy");
+		return EXIT_USAGE;
+	}
 	if (!strcmp(cmd, "top")) {
 		if (optind != argc - 1) {
-			err_msg("usage: %s top PID|NAME|PATH [--once] [--interval SEC]", prog);
+			err_msg("usage: %s top PID|NAME|PATH [--once] [--interval SEC]", PROG);
 			return EXIT_USAGE;
 		}
 		return cmd_top(argv[optind], o.once, o.interval);

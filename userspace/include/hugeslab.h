@@ -67,7 +67,7 @@ enum hs_backend {
 
 /* Flags of struct hs_pool_config. */
 #define HS_POOL_ALLOW_FALLBACK	(1U << 0) /* no /dev/hugeslab: use a fallback */
-#define HS_POOL_DEBUG		(1U << 1) /* poison free buffers, no cache */
+#define HS_POOL_DEBUG		(1U << 1) /* poison, quarantine, no cache */
 #define HS_POOL_NO_CACHE	(1U << 2) /* no per-thread cache */
 #define HS_POOL_NAMED		(1U << 3) /* module: attachable by @name */
 #define HS_POOL_FLAGS_MASK	(HS_POOL_ALLOW_FALLBACK | HS_POOL_DEBUG | \
@@ -99,6 +99,15 @@ enum hs_backend {
  *	[A-Za-z0-9._-]; NULL or "" gives "pool"; with %HS_POOL_NAMED also the
  *	name other processes attach by (hs_pool_attach())
  * @stats_mode: permission bits of the statistics file, 0 for 0600
+ * @quarantine: %HS_POOL_DEBUG pools only (EINVAL otherwise): how many freed
+ *	buffers wait, first in first out, before they can be handed out
+ *	again, as ASan's quarantine does. 0 for the default, a quarter of the
+ *	buffers (at least 1); values above the buffer count mean all of
+ *	them. While a buffer waits, a second put of it fails EALREADY and a
+ *	write into it is found by the poison check when it leaves, instead
+ *	of hitting the buffer's next owner. An empty store takes the oldest
+ *	waiting buffers, so the quarantine never makes a get fail
+ * @reserved32: must be 0
  * @reserved: must be 0
  *
  * Initialise with hs_pool_config_init() so that fields added later get their
@@ -113,7 +122,9 @@ struct hs_pool_config {
 	uint32_t flags;
 	uint32_t stats_mode;
 	const char *name;
-	uint64_t reserved[4];
+	uint32_t quarantine;
+	uint32_t reserved32;
+	uint64_t reserved[3];
 };
 
 /* Internal: per 4 KiB page of the pool. @ref is __HS_REF_NONE unless the
@@ -234,6 +245,31 @@ struct hs_leak {
 
 /* Return non-zero to stop the walk. */
 typedef int (*hs_leak_cb)(const struct hs_leak *leak, void *arg);
+
+/* Kinds of struct hs_pool_error. */
+#define HS_ERROR_NONE		0 /* no error recorded */
+#define HS_ERROR_DOUBLE_PUT	1 /* put or ref of a free buffer */
+#define HS_ERROR_POISON		2 /* debug pool: free buffer written */
+
+/**
+ * struct hs_pool_error - the last misuse of a buffer, from hs_pool_last_error()
+ * @kind: HS_ERROR_* constant
+ * @count: errors of any kind recorded since creation
+ * @buf: the buffer
+ * @tag: owner tag of the buffer's last get: whose buffer it was
+ * @tag_name: name of @tag (hs_tag_name()), "" if none was set
+ * @age_ns: for %HS_POOL_DEBUG pools, time from the buffer's put to the
+ *	error (how long a stale pointer lived); for other pools, time from
+ *	its last get
+ */
+struct hs_pool_error {
+	unsigned int kind;
+	unsigned int count;
+	void *buf;
+	unsigned int tag;
+	const char *tag_name;
+	uint64_t age_ns;
+};
 
 /* ---------------------------------------------------------------------- */
 /* Control path: out of line, may lock, allocate and sleep.                */
@@ -440,6 +476,21 @@ int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
  * non-zero reference count, ENOMEM.
  */
 int hs_pool_check(struct hs_pool *pool);
+
+/**
+ * hs_pool_last_error - the last double put or poison failure of @pool
+ * @pool: the pool
+ * @err: filled in; @err->kind is %HS_ERROR_NONE when nothing went wrong
+ *
+ * A put or ref of a free buffer (err_double_put) and a free buffer found
+ * written (err_poison, debug pools) record the buffer, the owner tag of its
+ * last get and an age, so that the report names the code path that misused
+ * it. hs_pool_dump() prints the same. Not for the data path.
+ *
+ * Return: 0, or -1 with errno set: EINVAL for a NULL argument, EOPNOTSUPP
+ * for a peer.
+ */
+int hs_pool_last_error(struct hs_pool *pool, struct hs_pool_error *err);
 
 /**
  * hs_pool_dump - write a human-readable summary of @pool to @f

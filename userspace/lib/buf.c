@@ -24,6 +24,12 @@ void hs_store_put(struct hs_pool_priv *p, const uint32_t *idx, unsigned int n)
 		dups = hs_stack_push_dedup(&p->store, idx + done, n - done);
 		hs_count_atomic(&p->stats->err_double_put, dups);
 	}
+	hs_wake_waiters(p);
+}
+
+/* After buffers became free in the store or the quarantine. */
+void hs_wake_waiters(struct hs_pool_priv *p)
+{
 	/*
 	 * A read-modify-write, not a load: it reads the latest value, and if
 	 * it comes before the waiter's increment in the variable's order the
@@ -80,14 +86,16 @@ static int hs_store_take(struct hs_pool_priv *p, void **bufs, unsigned int n)
 	unsigned int got = 0, k, i;
 
 	while (got < n) {
-		k = hs_stack_pop(&p->store, idx,
-				    n - got < HS_CHUNK ? n - got : HS_CHUNK);
+		k = n - got < HS_CHUNK ? n - got : HS_CHUNK;
+		k = hs_stack_pop(&p->store, idx, k) ?:
+		    hs_quar_pop(&p->quar, idx, k);	/* store dry: oldest */
 		if (!k)
 			break;
 		for (i = 0; i < k; i++) {
 			void *buf = hs_buf_of_idx(p, idx[i]);
 
 			if ((p->flags & HS_POOL_DEBUG) && !hs_poison_ok(p, buf)) {
+				hs_error_record(p, HS_ERROR_POISON, buf);
 				__hs_store(&__hs_meta_of(&p->pub, buf)->ref,
 					   __HS_REF_QUARANTINE);
 				hs_count_atomic(&p->stats->err_poison, 1);
@@ -278,6 +286,7 @@ HS_EXPORT int __hs_put_slow(struct hs_pool *pool, void *buf)
 	r = __atomic_load_n(&m->ref, __ATOMIC_ACQUIRE);
 	for (;;) {
 		if (r == 0 || r == __HS_REF_QUARANTINE) {
+			hs_error_record(p, HS_ERROR_DOUBLE_PUT, buf);
 			hs_count_atomic(&p->stats->err_double_put, 1);
 			errno = EALREADY;
 			return -1;
@@ -292,8 +301,21 @@ HS_EXPORT int __hs_put_slow(struct hs_pool *pool, void *buf)
 	/* Last reference: the buffer is ours alone again. */
 	hs_count_atomic(&hs_stats_slot(p)->tag_puts[__hs_load(&m->tag) &
 						    (HS_MAX_TAGS - 1)], 1);
-	if (p->flags & HS_POOL_DEBUG)
+	idx = hs_idx_of_buf(p, buf);
+	if (p->flags & HS_POOL_DEBUG) {
+		uint32_t old;
+
 		hs_poison(p, buf);
+		/* The age of a later misuse counts from here. */
+		__hs_store(&m->stamp, __hs_stamp());
+		if (!hs_quar_push(&p->quar, idx, &old)) {
+			hs_wake_waiters(p);
+			return 0;
+		}
+		idx = old;	/* the oldest parked buffer moves on */
+		hs_store_put(p, &idx, 1);
+		return 0;
+	}
 	c = hs_cache_of(p);
 	if (c && !__atomic_load_n(&pool->__waiters, __ATOMIC_RELAXED)) {
 		if (c->len >= c->cap)
@@ -301,7 +323,6 @@ HS_EXPORT int __hs_put_slow(struct hs_pool *pool, void *buf)
 		c->objs[c->len++] = buf;
 		return 0;
 	}
-	idx = hs_idx_of_buf(p, buf);
 	hs_store_put(p, &idx, 1);
 	return 0;
 }
@@ -317,6 +338,7 @@ HS_EXPORT int __hs_ref_slow(struct hs_pool *pool, void *buf)
 	r = __hs_load(&m->ref);
 	for (;;) {
 		if (r == 0 || r == __HS_REF_QUARANTINE) {
+			hs_error_record(p, HS_ERROR_DOUBLE_PUT, buf);
 			hs_count_atomic(&p->stats->err_double_put, 1);
 			errno = EALREADY;
 			return -1;
@@ -354,7 +376,7 @@ HS_EXPORT void *hs_get_wait(struct hs_pool *pool, uint64_t timeout_ns)
 	pthread_mutex_lock(&p->wait_lock);
 	__atomic_fetch_add(&pool->__waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		if (hs_stack_count(&p->store) &&
+		if ((hs_stack_count(&p->store) || hs_quar_count(&p->quar)) &&
 		    hs_store_take(p, &buf, 1) == 0)
 			break;
 		buf = NULL;

@@ -38,11 +38,40 @@ unsigned int hs_stack_push_dedup(struct hs_stack *s, const uint32_t *objs,
 unsigned int hs_stack_pop(struct hs_stack *s, uint32_t *objs, unsigned int n);
 uint32_t hs_stack_count(struct hs_stack *s);
 
+/* The FIFO quarantine of debug pools (quarantine.c), behind its own lock. */
+struct hs_quarantine {
+	pthread_mutex_t lock;
+	uint32_t *ring;		/* NULL: no quarantine */
+	uint32_t cap;
+	uint32_t head;		/* oldest entry */
+	uint32_t len;		/* written under lock, peeked without */
+};
+
+int hs_quar_init(struct hs_quarantine *q, uint32_t cap);
+void hs_quar_fini(struct hs_quarantine *q);
+void hs_quar_atfork_child(struct hs_quarantine *q);
+bool hs_quar_push(struct hs_quarantine *q, uint32_t idx, uint32_t *evicted);
+unsigned int hs_quar_pop(struct hs_quarantine *q, uint32_t *objs,
+			 unsigned int n);
+uint32_t hs_quar_count(struct hs_quarantine *q);
+int hs_quar_walk(struct hs_quarantine *q, int (*fn)(void *, uint32_t),
+		 void *arg);
+
+/* The last misuse of a buffer, for hs_pool_last_error(); under err_lock. */
+struct hs_err_rec {
+	unsigned int kind;
+	unsigned int count;
+	uint32_t idx;
+	unsigned int tag;
+	uint64_t age_ns;
+};
+
 /* Private part of a pool; struct hs_pool is its first member. */
 struct hs_pool_priv {
 	struct hs_pool pub;
 
 	struct hs_stack store;
+	struct hs_quarantine quar;
 
 	/* geometry */
 	uint64_t total_bytes;
@@ -55,6 +84,7 @@ struct hs_pool_priv {
 	uint32_t nr_slabs;
 	uint32_t cache_size;
 	uint32_t flags;
+	uint32_t quarantine;	/* entries of quar, 0 unless HS_POOL_DEBUG */
 	char name[HS_NAME_MAX];
 
 	/* backend */
@@ -74,6 +104,9 @@ struct hs_pool_priv {
 	/* hs_get_wait() */
 	pthread_mutex_t wait_lock;
 	pthread_cond_t wait_cond;
+
+	pthread_mutex_t err_lock;
+	struct hs_err_rec err;
 
 	pid_t pid;
 	bool dead;		/* in a child after fork() */
@@ -125,6 +158,7 @@ size_t hs_cache_bytes(const struct hs_pool_priv *p);
 void hs_store_put(struct hs_pool_priv *p, const uint32_t *idx,
 		  unsigned int n);
 void hs_poison_init(struct hs_pool_priv *p);
+void hs_wake_waiters(struct hs_pool_priv *p);
 
 /* attach.c */
 int hs_peer_destroy(struct hs_pool_priv *p);
@@ -133,6 +167,8 @@ int hs_peer_destroy(struct hs_pool_priv *p);
 int hs_stats_create(struct hs_pool_priv *p, unsigned int mode);
 void hs_stats_destroy(struct hs_pool_priv *p);
 void hs_count_atomic(uint64_t *c, uint64_t n);
+void hs_error_record(struct hs_pool_priv *p, unsigned int kind,
+		     const void *buf);
 
 
 #endif /* HS_INTERNAL_H */

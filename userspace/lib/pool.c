@@ -70,6 +70,8 @@ static void hs_fork_child(void)
 		p->pub.__size = 0;
 		hs_caches_free(p);
 		hs_stack_atfork_child(&p->store);
+		hs_quar_atfork_child(&p->quar);
+		pthread_mutex_init(&p->err_lock, NULL);
 		hs_wait_init(p);
 	}
 }
@@ -114,7 +116,9 @@ static int hs_config_apply(struct hs_pool_priv *p,
 	for (i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
 		if (cfg->reserved[i])
 			return -1;
-	if (cfg->flags & ~HS_POOL_FLAGS_MASK)
+	if (cfg->flags & ~HS_POOL_FLAGS_MASK || cfg->reserved32)
+		return -1;
+	if (cfg->quarantine && !(cfg->flags & HS_POOL_DEBUG))
 		return -1;
 	if (cfg->buf_size < HS_BUF_SIZE_MIN || cfg->buf_size > HS_BUF_SIZE_MAX)
 		return -1;
@@ -151,6 +155,13 @@ static int hs_config_apply(struct hs_pool_priv *p,
 		p->cache_size = cfg->cache_size;
 	else
 		p->cache_size = p->nr_bufs / 16 < 256 ? p->nr_bufs / 16 : 256;
+	if (!(cfg->flags & HS_POOL_DEBUG))
+		p->quarantine = 0;
+	else if (!cfg->quarantine)
+		p->quarantine = p->nr_bufs / 4 ? p->nr_bufs / 4 : 1;
+	else
+		p->quarantine = cfg->quarantine < p->nr_bufs ?
+				cfg->quarantine : p->nr_bufs;
 	strcpy(p->name, cfg->name && cfg->name[0] ? cfg->name : "pool");
 	return 0;
 }
@@ -197,8 +208,10 @@ static void hs_pool_free(struct hs_pool_priv *p)
 	hs_stats_destroy(p);
 	hs_backend_unmap(p);
 	hs_stack_fini(&p->store);
+	hs_quar_fini(&p->quar);
 	pthread_cond_destroy(&p->wait_cond);
 	pthread_mutex_destroy(&p->wait_lock);
+	pthread_mutex_destroy(&p->err_lock);
 	hs_pinned_free(p, sizeof(*p));
 }
 
@@ -224,6 +237,7 @@ HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
 		return NULL;
 	}
 	hs_wait_init(p);
+	pthread_mutex_init(&p->err_lock, NULL);
 	pthread_once(&hs_fork_once, hs_fork_init);
 
 	if (hs_backend_map(p, cfg->numa_node,
@@ -236,6 +250,8 @@ HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
 	if (hs_stats_create(p, cfg->stats_mode ? cfg->stats_mode : 0600))
 		goto fail;
 	if (hs_meta_init(p))
+		goto fail;
+	if (hs_quar_init(&p->quar, p->quarantine))
 		goto fail;
 	if (p->flags & HS_POOL_DEBUG)
 		hs_poison_init(p);

@@ -318,6 +318,52 @@ HS_EXPORT int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
 	return n;
 }
 
+/*
+ * Remember the misuse of @buf for hs_pool_last_error(): whose it was (the
+ * tag of its last get) and for how long the stale pointer lived. Error
+ * path only, so a lock is fine.
+ */
+void hs_error_record(struct hs_pool_priv *p, unsigned int kind,
+		     const void *buf)
+{
+	struct __hs_meta *m = __hs_meta_of(&p->pub, buf);
+
+	pthread_mutex_lock(&p->err_lock);
+	p->err.kind = kind;
+	p->err.count++;
+	p->err.idx = hs_idx_of_buf(p, buf);
+	p->err.tag = __hs_load(&m->tag) & (HS_MAX_TAGS - 1);
+	p->err.age_ns = hs_age(__hs_load(&m->stamp), __hs_stamp());
+	pthread_mutex_unlock(&p->err_lock);
+}
+
+HS_EXPORT int hs_pool_last_error(struct hs_pool *pool,
+				 struct hs_pool_error *err)
+{
+	struct hs_pool_priv *p = hs_priv(pool);
+
+	if (!pool || !err) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (p->peer) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	memset(err, 0, sizeof(*err));
+	pthread_mutex_lock(&p->err_lock);
+	err->kind = p->err.kind;
+	err->count = p->err.count;
+	if (err->kind != HS_ERROR_NONE) {
+		err->buf = hs_buf_of_idx(p, p->err.idx);
+		err->tag = p->err.tag;
+		err->tag_name = p->stats->tag_names[err->tag];
+		err->age_ns = p->err.age_ns;
+	}
+	pthread_mutex_unlock(&p->err_lock);
+	return 0;
+}
+
 static int hs_check_free(struct hs_pool_priv *p, uint8_t *seen, uint32_t idx)
 {
 	uint64_t npages = p->total_bytes >> HS_ALIGN_SHIFT;
@@ -329,8 +375,21 @@ static int hs_check_free(struct hs_pool_priv *p, uint8_t *seen, uint32_t idx)
 	return 0;
 }
 
+struct hs_check_arg {
+	struct hs_pool_priv *p;
+	uint8_t *seen;
+};
+
+static int hs_check_parked(void *arg, uint32_t idx)
+{
+	struct hs_check_arg *a = arg;
+
+	return hs_check_free(a->p, a->seen, idx);
+}
+
 HS_EXPORT int hs_pool_check(struct hs_pool *pool)
 {
+	struct hs_check_arg qa;
 	struct hs_pool_priv *p = hs_priv(pool);
 	uint32_t head, tail, i, r;
 	uint8_t *seen;
@@ -355,6 +414,10 @@ HS_EXPORT int hs_pool_check(struct hs_pool *pool)
 			goto bad;
 		}
 	pthread_mutex_unlock(&p->store.lock);
+	qa.p = p;
+	qa.seen = seen;
+	if (hs_quar_walk(&p->quar, hs_check_parked, &qa))
+		goto bad;
 	for (i = 0; i < HS_MAX_THREADS; i++) {
 		struct __hs_cache *c = pool->__cache[i];
 		uint32_t k;
@@ -384,6 +447,8 @@ bad:
 HS_EXPORT int hs_pool_dump(struct hs_pool *pool, FILE *f)
 {
 	struct hs_pool_priv *p = hs_priv(pool);
+	static const char *const kinds[] = { "none", "double put", "poison" };
+	struct hs_pool_error err;
 	struct hs_pool_stats st;
 	unsigned int t;
 
@@ -391,7 +456,7 @@ HS_EXPORT int hs_pool_dump(struct hs_pool *pool, FILE *f)
 		errno = EINVAL;
 		return -1;
 	}
-	if (hs_pool_stats(pool, &st))
+	if (hs_pool_stats(pool, &st) || hs_pool_last_error(pool, &err))
 		return -1;
 	fprintf(f, "pool %s: backend %s, page %zu, %u x %u B (+%u headroom, stride %u), %u slabs, cache %u\n",
 		p->name, hs_backend_name(p->backend), p->page_size, p->nr_bufs,
@@ -408,6 +473,15 @@ HS_EXPORT int hs_pool_dump(struct hs_pool *pool, FILE *f)
 		(unsigned long long)st.err_foreign,
 		(unsigned long long)st.err_wrong_pool,
 		(unsigned long long)st.err_poison);
+	if (err.kind != HS_ERROR_NONE)
+		fprintf(f, "  last error: %s of buffer %ld (%p), tag %u (%s), %s %llu us before\n",
+			kinds[err.kind], hs_buf_index(pool, err.buf), err.buf,
+			err.tag, err.tag_name,
+			p->flags & HS_POOL_DEBUG ? "put" : "got",
+			(unsigned long long)(err.age_ns / 1000));
+	if (p->quarantine)
+		fprintf(f, "  quarantine: %u of %u parked\n",
+			hs_quar_count(&p->quar), p->quarantine);
 	for (t = 0; t < HS_MAX_TAGS; t++)
 		if (st.tag_outstanding[t])
 			fprintf(f, "  tag %u (%s): %llu out\n", t,

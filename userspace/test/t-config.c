@@ -35,7 +35,10 @@ int main(void)
 	T_BAD_CFG(EINVAL, flags, HS_POOL_ALLOW_FALLBACK | (1U << 31));
 	T_BAD_CFG(EINVAL, flags, HS_POOL_FLAGS_MASK + 1);
 	/* reserved field not zero */
-	T_BAD_CFG(EINVAL, reserved[3], 1);
+	T_BAD_CFG(EINVAL, reserved[2], 1);
+	T_BAD_CFG(EINVAL, reserved32, 1);
+	/* a quarantine size without HS_POOL_DEBUG */
+	T_BAD_CFG(EINVAL, quarantine, 8);
 	/* buffer size out of range */
 	T_BAD_CFG(EINVAL, buf_size, 0);
 	T_BAD_CFG(EINVAL, buf_size, 511);

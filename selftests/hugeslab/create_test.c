@@ -52,10 +52,21 @@ TEST_F(dev, bad_arguments)
 	EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
 	BASE(); a.pad = 1;			/* pad must be zero */
 	EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
-	for (i = 0; i < 4; i++) {		/* every reserved word */
+	for (i = 0; i < 2; i++) {		/* every reserved word */
 		BASE(); a.reserved[i] = 1;
 		EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
 	}
+	/* Named-only fields (issue 14) must be zero for a plain CREATE. */
+	BASE(); a.uid = 1;
+	EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
+	BASE(); a.gid = 1;
+	EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
+	BASE(); a.mode = 0600;
+	EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
+	BASE(); a.pad2 = 1;
+	EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
+	BASE(); a.flags = HUGESLAB_CREATE_PERSISTENT;
+	EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
 	BASE(); a.slab_shift = 12;		/* only 2 MiB slabs */
 	EXPECT_EQ(-EINVAL, create_err(self->fd, &a));
 	BASE(); a.slab_shift = 30;

@@ -3,9 +3,10 @@
  * main.c: hugeslab-nbd's options, start-up and shut-down.
  *
  *   hugeslab-nbd [--listen HOST:PORT] [--unix PATH] [--pool SIZE]
- *		  [--threads N] [--name NAME] PATH...
+ *		  [--small-pool SIZE] [--threads N] [--name NAME] PATH...
  *
- * The main thread owns the pool, the exports, the listeners and the
+ * The main thread owns the two pools (2 MiB buffers, and small buffers
+ * for requests that fit one), the exports, the listeners and the
  * workers; it accepts, hands each new connection to a handshake thread,
  * prints progress, and on SIGTERM or SIGINT stops accepting, lets every
  * worker finish the requests in flight, fdatasync()s every export and
@@ -27,11 +28,16 @@
 
 #define DEFAULT_LISTEN	"127.0.0.1:10809"
 #define DEFAULT_POOL	(256ULL << 20)
+/*
+ * 256 buffers of 64 KiB: four connections at QD 64 of small requests, the
+ * most clients such as fio and nbd-client keep in flight, without a wait.
+ */
+#define DEFAULT_SMALL_POOL	(16ULL << 20)
 
 struct server {
 	struct export exports[NBD_EXPORTS_MAX];
 	unsigned int nexports;
-	struct hs_pool *pool;
+	struct hs_pool *pools[NBD_CLASSES];	/* [NBD_SMALL] may be NULL */
 	struct worker *workers[NBD_WORKERS_MAX];
 	unsigned int nworkers;
 	unsigned int next_worker;
@@ -42,13 +48,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: hugeslab-nbd [--listen HOST:PORT] [--unix PATH] [--pool SIZE]\n"
-		"                    [--threads N] [--name NAME] [--progress SECONDS]\n"
-		"                    [--no-zerocopy] PATH...\n"
+		"                    [--small-pool SIZE] [--threads N] [--name NAME]\n"
+		"                    [--progress SECONDS] [--no-zerocopy] PATH...\n"
 		"Serve each PATH (a regular file or a block device) as an NBD export,\n"
 		"named by the --name before it or its basename; the first is also the\n"
-		"default export \"\". Defaults: --listen " DEFAULT_LISTEN ", --pool 256M,\n"
-		"--threads one per CPU, --progress 5 (0: none). READ replies are sent\n"
-		"zero-copy (SENDMSG_ZC) where the kernel has it, unless --no-zerocopy.\n");
+		"default export \"\". Requests of at most %u KiB take a buffer of the\n"
+		"small pool, larger ones 2 MiB buffers of --pool. Defaults: --listen\n"
+		DEFAULT_LISTEN ", --pool 256M, --small-pool 16M (0: none), --threads\n"
+		"one per CPU, --progress 5 (0: none). READ replies are sent zero-copy\n"
+		"(SENDMSG_ZC) where the kernel has it, unless --no-zerocopy.\n",
+		NBD_SMALL_BUF_SIZE >> 10);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -99,11 +108,53 @@ static void sum_stats(struct server *s, struct worker_stats *t)
 		t->conns += st.conns;
 		t->closed_bad += st.closed_bad;
 		t->stalls += st.stalls;
+		t->small_stalls += st.small_stalls;
+		t->unfixed += st.unfixed;
+		/* Per worker: what one ring had in flight at once. */
+		if (st.peak[NBD_LARGE] > t->peak[NBD_LARGE])
+			t->peak[NBD_LARGE] = st.peak[NBD_LARGE];
+		if (st.peak[NBD_SMALL] > t->peak[NBD_SMALL])
+			t->peak[NBD_SMALL] = st.peak[NBD_SMALL];
 		t->zc_sends += st.zc_sends;
 		t->copy_sends += st.copy_sends;
 		t->zc_copied += st.zc_copied;
 		t->bufs_held += st.bufs_held;
 	}
+}
+
+/*
+ * A pool of @bytes in buffers of @buf_size. No per-thread caches: buffers
+ * freed by one worker must be visible at once to a worker waiting for
+ * them, or a request could wait for buffers sitting idle in another
+ * thread's cache.
+ */
+static struct hs_pool *make_pool(uint64_t bytes, uint32_t buf_size,
+				 const char *name)
+{
+	struct hs_pool_config cfg;
+	struct hs_pool *p;
+
+	hs_pool_config_init(&cfg);
+	cfg.total_bytes = bytes;
+	cfg.buf_size = buf_size;
+	cfg.flags = HS_POOL_ALLOW_FALLBACK | HS_POOL_NO_CACHE;
+	cfg.name = name;
+	p = hs_pool_create(&cfg);
+	if (!p)
+		fprintf(stderr, "hugeslab-nbd: %s: pool of %llu bytes: %s\n", name,
+			(unsigned long long)bytes, strerror(errno));
+	return p;
+}
+
+/* Return 0, or -1 after reporting and force-freeing buffers still held. */
+static int destroy_pool(struct hs_pool *p)
+{
+	if (!hs_pool_destroy(p, 0))
+		return 0;
+	fprintf(stderr, "hugeslab-nbd: %d buffers still held at exit\n",
+		hs_pool_leaks(p, 0, NULL, NULL));
+	hs_pool_destroy(p, HS_DESTROY_FORCE);
+	return -1;
 }
 
 static double now_s(void)
@@ -144,6 +195,7 @@ struct opts {
 	const char *listen;
 	const char *unix_path;
 	uint64_t pool;
+	uint64_t small_pool;
 	unsigned int threads;
 	double progress;
 	bool no_zerocopy;
@@ -158,6 +210,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "unix", required_argument, NULL, 'u' },
 		{ "pool", required_argument, NULL, 'p' },
+		{ "small-pool", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "progress", required_argument, NULL, 'P' },
@@ -171,9 +224,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->pool = DEFAULT_POOL;
+	o->small_pool = DEFAULT_SMALL_POOL;
 	o->progress = 5;
 	/* "-": PATHs come back in order, so --name applies to the next one. */
-	while ((c = getopt_long(argc, argv, "-l:u:p:t:n:P:Zh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-l:u:p:s:t:n:P:Zh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			if (o->npaths == NBD_EXPORTS_MAX) {
@@ -194,6 +248,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'p':
 			if (parse_size(optarg, &o->pool) || o->pool < NBD_BUF_SIZE) {
 				fprintf(stderr, "hugeslab-nbd: bad --pool %s (at least 2M)\n", optarg);
+				return -1;
+			}
+			break;
+		case 's':
+			/* 0 turns the small class off; else at least one slab. */
+			if (parse_size(optarg, &o->small_pool) ||
+			    (o->small_pool && o->small_pool < NBD_BUF_SIZE)) {
+				fprintf(stderr, "hugeslab-nbd: bad --small-pool %s (0, or at least 2M)\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -249,20 +312,30 @@ static int start_workers(struct server *s, unsigned int n, bool zerocopy)
 	for (i = 0; i < n; i++) {
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.idx = i;
-		cfg.pool = s->pool;
+		cfg.pools[NBD_LARGE] = s->pools[NBD_LARGE];
+		cfg.pools[NBD_SMALL] = s->pools[NBD_SMALL];
 		cfg.zerocopy = zerocopy;
 		/* Tag 0 is "untagged": workers use 1..HS_MAX_TAGS-1. */
 		cfg.tag = 1 + i % (HS_MAX_TAGS - 1);
 		/*
-		 * Half of the pool, at least one maximum request: every
-		 * request takes a 2 MiB buffer, so a 256 MiB pool still
-		 * admits 64 small requests of one connection at once (QD 64).
+		 * Half of each pool, at least one maximum request: a client
+		 * that stops reading its replies stalls itself only.
 		 */
-		cfg.conn_bufs = (unsigned int)(hs_pool_nr_bufs(s->pool) / 2);
-		if (cfg.conn_bufs < NBD_MAX_BUFS)
-			cfg.conn_bufs = NBD_MAX_BUFS;
+		cfg.conn_bufs[NBD_LARGE] =
+			(unsigned int)(hs_pool_nr_bufs(s->pools[NBD_LARGE]) / 2);
+		if (cfg.conn_bufs[NBD_LARGE] < NBD_MAX_BUFS)
+			cfg.conn_bufs[NBD_LARGE] = NBD_MAX_BUFS;
 		snprintf(tname, sizeof(tname), "nbd-worker%u", i);
-		hs_tag_name(s->pool, cfg.tag, tname);
+		hs_tag_name(s->pools[NBD_LARGE], cfg.tag, tname);
+		if (s->pools[NBD_SMALL]) {
+			cfg.conn_bufs[NBD_SMALL] =
+				(unsigned int)(hs_pool_nr_bufs(s->pools[NBD_SMALL]) / 2);
+			if (!cfg.conn_bufs[NBD_SMALL])
+				cfg.conn_bufs[NBD_SMALL] = 1;
+			/* The same tag number, named per pool: who holds what. */
+			snprintf(tname, sizeof(tname), "nbd-worker%u-small", i);
+			hs_tag_name(s->pools[NBD_SMALL], cfg.tag, tname);
+		}
 		s->workers[i] = worker_start(&cfg);
 		if (!s->workers[i]) {
 			fprintf(stderr, "hugeslab-nbd: worker %u: %s\n", i, strerror(errno));
@@ -280,13 +353,14 @@ static void progress(struct server *s, struct worker_stats *last, double dt)
 	sum_stats(s, &t);
 	if (t.reqs == last->reqs && t.conns == last->conns)
 		return;
-	fprintf(stderr, "hugeslab-nbd: %llu requests (+%llu), write %.1f MB/s, read %.1f MB/s (%llu zero-copy, %llu copied replies), pool %llu/%zu buffers in use\n",
+	fprintf(stderr, "hugeslab-nbd: %llu requests (+%llu), write %.1f MB/s, read %.1f MB/s (%llu zero-copy, %llu copied replies), pools %llu/%zu buffers in use\n",
 		(unsigned long long)t.reqs, (unsigned long long)(t.reqs - last->reqs),
 		(double)(t.wr_bytes - last->wr_bytes) / 1e6 / dt,
 		(double)(t.rd_bytes - last->rd_bytes) / 1e6 / dt,
 		(unsigned long long)(t.zc_sends - last->zc_sends),
 		(unsigned long long)(t.copy_sends - last->copy_sends),
-		(unsigned long long)t.bufs_held, hs_pool_nr_bufs(s->pool));
+		(unsigned long long)t.bufs_held, hs_pool_nr_bufs(s->pools[NBD_LARGE]) +
+		(s->pools[NBD_SMALL] ? hs_pool_nr_bufs(s->pools[NBD_SMALL]) : 0));
 	*last = t;
 }
 
@@ -340,12 +414,14 @@ static void summary(struct server *s, const struct worker_stats *tp,
 {
 	const struct worker_stats t = *tp;
 
-	fprintf(stderr, "hugeslab-nbd: summary: %.1f s, %llu connections, %llu requests, read %.1f MiB, written %.1f MiB, %llu flushes, %llu error replies, %llu closed for bad input (%llu in handshake), %llu waits for pool buffers, %llu zero-copy sends (%llu copied by the kernel), %llu copied sends, %llu buffers held at exit\n",
+	fprintf(stderr, "hugeslab-nbd: summary: %.1f s, %llu connections, %llu requests, read %.1f MiB, written %.1f MiB, %llu flushes, %llu error replies, %llu closed for bad input (%llu in handshake), %llu waits for pool buffers (%llu for small buffers), at most %llu small and %llu 2 MiB requests holding buffers at once in one worker, %llu disk I/Os not on fixed buffers, %llu zero-copy sends (%llu copied by the kernel), %llu copied sends, %llu buffers held at exit\n",
 		secs, (unsigned long long)t.conns, (unsigned long long)t.reqs,
 		(double)t.rd_bytes / 1048576.0, (double)t.wr_bytes / 1048576.0,
 		(unsigned long long)t.flushes, (unsigned long long)t.errors,
 		(unsigned long long)(t.closed_bad + s->hs.closed_bad),
 		(unsigned long long)s->hs.closed_bad, (unsigned long long)t.stalls,
+		(unsigned long long)t.small_stalls, (unsigned long long)t.peak[NBD_SMALL],
+		(unsigned long long)t.peak[NBD_LARGE], (unsigned long long)t.unfixed,
 		(unsigned long long)t.zc_sends, (unsigned long long)t.zc_copied,
 		(unsigned long long)t.copy_sends, (unsigned long long)t.bufs_held);
 }
@@ -354,7 +430,6 @@ int main(int argc, char **argv)
 {
 	static struct server srv;
 	struct server *s = &srv;
-	struct hs_pool_config cfg;
 	struct worker_stats total;
 	struct opts o;
 	sigset_t set;
@@ -366,24 +441,19 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if (parse_opts(argc, argv, &o))
 		return 2;
-	hs_pool_config_init(&cfg);
-	cfg.total_bytes = o.pool;
-	cfg.buf_size = NBD_BUF_SIZE;
-	/*
-	 * No per-thread caches: buffers freed by one worker must be visible
-	 * at once to a worker waiting for them, or a request could wait for
-	 * buffers sitting idle in another thread's cache.
-	 */
-	cfg.flags = HS_POOL_ALLOW_FALLBACK | HS_POOL_NO_CACHE;
-	cfg.name = "hugeslab-nbd";
-	s->pool = hs_pool_create(&cfg);
-	if (!s->pool) {
-		fprintf(stderr, "hugeslab-nbd: pool of %llu bytes: %s\n",
-			(unsigned long long)o.pool, strerror(errno));
+	s->pools[NBD_LARGE] = make_pool(o.pool, NBD_BUF_SIZE, "hugeslab-nbd");
+	if (!s->pools[NBD_LARGE])
 		return 1;
+	if (o.small_pool) {
+		s->pools[NBD_SMALL] = make_pool(o.small_pool, NBD_SMALL_BUF_SIZE,
+						"hugeslab-nbd-small");
+		if (!s->pools[NBD_SMALL]) {
+			hs_pool_destroy(s->pools[NBD_LARGE], 0);
+			return 1;
+		}
 	}
-	/* Never advertise a request the pool could not hold all at once. */
-	max_block = (uint64_t)hs_pool_nr_bufs(s->pool) * NBD_BUF_SIZE;
+	/* Never advertise a request the 2 MiB pool could not hold at once. */
+	max_block = (uint64_t)hs_pool_nr_bufs(s->pools[NBD_LARGE]) * NBD_BUF_SIZE;
 	if (max_block > NBD_MAX_PAYLOAD)
 		max_block = NBD_MAX_PAYLOAD;
 	for (i = 0; i < o.npaths; i++)
@@ -429,9 +499,12 @@ int main(int argc, char **argv)
 		goto out;
 	if (handshake_init(&s->hs, s->exports, s->nexports, hand_off, s))
 		goto out;
-	fprintf(stderr, "hugeslab-nbd: %u export(s), pool %zu x %zu KiB (%s), maximum request %llu KiB, %u worker(s) (%s)\n",
-		s->nexports, hs_pool_nr_bufs(s->pool), hs_pool_buf_size(s->pool) >> 10,
-		hs_backend_name(hs_pool_backend(s->pool)),
+	fprintf(stderr, "hugeslab-nbd: %u export(s), pool %zu x %zu KiB (%s), small pool %zu x %zu KiB, maximum request %llu KiB, %u worker(s) (%s)\n",
+		s->nexports, hs_pool_nr_bufs(s->pools[NBD_LARGE]),
+		hs_pool_buf_size(s->pools[NBD_LARGE]) >> 10,
+		hs_backend_name(hs_pool_backend(s->pools[NBD_LARGE])),
+		s->pools[NBD_SMALL] ? hs_pool_nr_bufs(s->pools[NBD_SMALL]) : 0,
+		s->pools[NBD_SMALL] ? hs_pool_buf_size(s->pools[NBD_SMALL]) >> 10 : 0,
 		(unsigned long long)max_block >> 10, s->nworkers,
 		worker_ring_desc(s->workers[0]));
 	for (i = 0; i < s->nexports; i++)
@@ -472,11 +545,8 @@ out:
 		unlink(o.unix_path);
 	if (sfd >= 0)
 		close(sfd);
-	if (hs_pool_destroy(s->pool, 0)) {
-		fprintf(stderr, "hugeslab-nbd: %d buffers still held at exit\n",
-			hs_pool_leaks(s->pool, 0, NULL, NULL));
-		hs_pool_destroy(s->pool, HS_DESTROY_FORCE);
-		ret = 1;
-	}
+	for (i = 0; i < NBD_CLASSES; i++)
+		if (s->pools[i] && destroy_pool(s->pools[i]))
+			ret = 1;
 	return ret;
 }

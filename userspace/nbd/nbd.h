@@ -22,6 +22,17 @@
 #define NBD_MAX_PAYLOAD		(32U << 20)
 #define NBD_BUF_SIZE		HS_BUF_SIZE_MAX	/* 2 MiB: one slab */
 #define NBD_MAX_BUFS		(NBD_MAX_PAYLOAD / NBD_BUF_SIZE)
+/*
+ * Requests up to this size take one buffer of the small pool instead of a
+ * 2 MiB one (nbd.rst, "Two buffer sizes", has the measurement behind it).
+ * A build may override it for that measurement.
+ */
+#ifndef NBD_SMALL_BUF_SIZE
+#define NBD_SMALL_BUF_SIZE	(64U << 10)
+#endif
+
+/* The two buffer classes; a request takes buffers of one class only. */
+enum nbd_class { NBD_LARGE = 0, NBD_SMALL = 1, NBD_CLASSES };
 #define NBD_WORKERS_MAX		64U
 
 /* ---- export.c: the backing store ---- */
@@ -52,19 +63,25 @@ struct worker_stats {
 	uint64_t conns;		/* accepted into transmission */
 	uint64_t closed_bad;	/* closed for a protocol violation */
 	uint64_t stalls;	/* requests that waited for pool buffers */
+	uint64_t small_stalls;	/* ... of them, for small buffers */
 	uint64_t zc_sends;	/* READ replies sent with SENDMSG_ZC */
 	uint64_t copy_sends;	/* READ replies sent with a copying sendmsg */
 	uint64_t zc_copied;	/* zc_sends the kernel reported it copied */
-	uint64_t bufs_held;	/* buffers held by this worker now */
+	uint64_t bufs_held;	/* buffers held by this worker now, both pools */
+	/* most requests holding buffers of each class at once */
+	uint64_t peak[NBD_CLASSES];
+	uint64_t unfixed;	/* disk I/Os not on registered fixed buffers */
 };
 
 struct worker;
 
 struct worker_cfg {
 	unsigned int idx;
-	struct hs_pool *pool;
+	/* pools[NBD_SMALL] is NULL with --small-pool 0: one class only */
+	struct hs_pool *pools[NBD_CLASSES];
 	unsigned int tag;	/* owner tag of this worker's buffers */
-	unsigned int conn_bufs;	/* most buffers one connection may hold */
+	/* most buffers of each class one connection may hold */
+	unsigned int conn_bufs[NBD_CLASSES];
 	bool zerocopy;		/* READ replies by SENDMSG_ZC if the kernel has it */
 };
 

@@ -10,7 +10,10 @@
  *   admit   READ and WRITE reserve all their pool buffers at once
  *	     (hs_get_bulk(), all or none); when the pool is short the
  *	     connection stops reading (TCP back-pressure) until buffers
- *	     come back
+ *	     come back. A request of at most the small pool's buffer size
+ *	     takes one small buffer, a larger one 2 MiB buffers, never
+ *	     both: each class has its own pool, limits and queue of
+ *	     waiters, so 4 KiB requests do not wait behind a 32 MiB one.
  *   payload RECVMSG straight into the pool buffers (a 32 MiB write fills
  *	     16 of them)
  *   disk    WRITE_FIXED / READ_FIXED from/into the same buffers, on the
@@ -31,8 +34,9 @@
  * come back through the worker's eventfd.
  *
  * Why it cannot deadlock: a request holds buffers only once it has all it
- * will ever need (at most NBD_MAX_BUFS, and main.c never advertises a
- * maximum payload larger than the pool), and from then on it needs only
+ * will ever need (one small buffer, or at most NBD_MAX_BUFS large ones, and
+ * main.c never advertises a maximum payload larger than the 2 MiB pool),
+ * and from then on it needs only
  * the disk and the socket, never another buffer. So every admitted request
  * finishes and returns its buffers, and a waiting one is retried when they
  * come back (or every 5 ms, for buffers freed by other workers).
@@ -40,8 +44,8 @@
  * No allocation per request: each connection has NBD_SLOTS request slots,
  * allocated with it. A connection with every slot in use stops reading.
  *
- * Fairness: one connection holds at most cfg.conn_bufs buffers (half of
- * the pool, and never less than one maximum request). A client that
+ * Fairness: one connection holds at most cfg.conn_bufs[class] buffers
+ * (half of that pool, and never less than one maximum request). A client that
  * stops reading its replies thus stalls itself, not the others; its next
  * request waits only for its own requests, which need nothing more to
  * finish, so this adds no deadlock either.
@@ -90,6 +94,7 @@ struct req {
 	uint32_t nbd_err;
 	int err;			/* first -errno of a disk operation */
 	unsigned int nbufs;
+	enum nbd_class cls;		/* which pool @bufs come from */
 	unsigned int pending;		/* disk operations in flight */
 	uint64_t done_bytes;
 	void *bufs[NBD_MAX_BUFS];
@@ -121,7 +126,7 @@ struct conn {
 	bool self_wait;			/* @pending waits for our own buffers */
 	bool kicked;			/* on the worker's kick list */
 	bool no_zc;			/* the socket refused SENDMSG_ZC */
-	unsigned int held;		/* pool buffers held by its requests */
+	unsigned int held[NBD_CLASSES];	/* pool buffers held by its requests */
 	unsigned int ops;		/* SQEs in flight that point into it */
 	unsigned int in_aux;		/* items at the aux thread */
 	unsigned int active;		/* slots in use */
@@ -145,6 +150,8 @@ struct worker {
 	bool zc;			/* SENDMSG_ZC for READ replies */
 	bool zc_report;			/* ... with REPORT_USAGE (Linux 6.2+) */
 	bool fixed;
+	long first[NBD_CLASSES];	/* fixed-buffer index of each pool's start */
+	uint32_t bsize[NBD_CLASSES];	/* usable bytes per buffer of each pool */
 	int efd;
 	uint64_t evbuf;
 	struct aux *aux;
@@ -161,10 +168,12 @@ struct worker {
 	struct conn *conns;
 	unsigned int nconns;
 	unsigned int conn_seq;
-	struct conn *stall_head, *stall_tail;
+	/* waiting for buffers of one class, oldest first */
+	struct conn *stall_head[NBD_CLASSES], *stall_tail[NBD_CLASSES];
 	struct conn *reap;
 	struct conn *kick;
-	uint64_t held;
+	uint64_t held;			/* buffers of both classes */
+	unsigned int busy[NBD_CLASSES];	/* requests holding buffers, per class */
 	struct worker_stats st;		/* read by main with atomic loads */
 	char desc[96];
 };
@@ -199,15 +208,20 @@ static int ring_init(struct worker *w)
 	}
 	if (ret < 0)
 		return ret;
-	/* Fixed-buffer indices come from hs_buf_uring_index(). */
-	w->fixed = hs_pool_uring_register(w->cfg.pool, w->ring.ring_fd) == 0;
+	/*
+	 * Both pools in one registration (a ring takes one): the index of a
+	 * buffer is its pool's first index plus hs_buf_uring_index().
+	 */
+	w->fixed = hs_pools_uring_register((const struct hs_pool *const *)w->cfg.pools,
+					   w->cfg.pools[NBD_SMALL] ? 2 : 1,
+					   w->ring.ring_fd, w->first) == 0;
 	if (!w->fixed) {
 		int err = errno;
 
 		/* RLIMIT_MEMLOCK: still zero-copy, minus the pinning saved. */
 		fprintf(stderr, "hugeslab-nbd: worker %u: io_uring_register_buffers: %s%s; using READ/WRITE\n",
 			w->cfg.idx, strerror(err), err == ENOMEM ?
-			" (RLIMIT_MEMLOCK smaller than the pool)" : "");
+			" (RLIMIT_MEMLOCK smaller than the pools)" : "");
 	}
 	snprintf(w->desc, sizeof(w->desc), "io_uring %s, %s", modes[i].name,
 		 w->fixed ? "fixed buffers" : "unregistered buffers");
@@ -232,21 +246,33 @@ static void set_ud(struct io_uring_sqe *sqe, void *p, unsigned int t)
 
 /* ---- buffers and slots ---- */
 
-static unsigned int bufs_needed(const struct req *q)
+/* The class of a checked READ or WRITE: small if one small buffer holds it. */
+static enum nbd_class req_class(const struct worker *w, const struct req *q)
 {
-	return (q->r.length + NBD_BUF_SIZE - 1) / NBD_BUF_SIZE;
+	return w->cfg.pools[NBD_SMALL] && q->r.length <= w->bsize[NBD_SMALL] ?
+	       NBD_SMALL : NBD_LARGE;
+}
+
+static unsigned int bufs_needed(const struct worker *w, const struct req *q)
+{
+	uint32_t b = w->bsize[q->cls];
+
+	return (q->r.length + b - 1) / b;
 }
 
 static bool reserve(struct worker *w, struct req *q)
 {
-	unsigned int n = bufs_needed(q);
+	unsigned int n = bufs_needed(w, q);
+	enum nbd_class k = q->cls;
 
-	if (hs_get_bulk(w->cfg.pool, q->bufs, n))
+	if (hs_get_bulk(w->cfg.pools[k], q->bufs, n))
 		return false;
 	q->nbufs = n;
-	q->c->held += n;
+	q->c->held[k] += n;
 	w->held += n;
 	__atomic_store_n(&w->st.bufs_held, w->held, __ATOMIC_RELAXED);
+	if (++w->busy[k] > w->st.peak[k])
+		__atomic_store_n(&w->st.peak[k], w->busy[k], __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -254,8 +280,9 @@ static void release(struct worker *w, struct req *q)
 {
 	if (!q->nbufs)
 		return;
-	hs_put_bulk(w->cfg.pool, q->bufs, q->nbufs);
-	q->c->held -= q->nbufs;
+	hs_put_bulk(w->cfg.pools[q->cls], q->bufs, q->nbufs);
+	q->c->held[q->cls] -= q->nbufs;
+	w->busy[q->cls]--;
 	/* Its next request waited for these: retried at the end of the turn. */
 	if (q->c->self_wait && !q->c->kicked && !q->c->dead) {
 		q->c->kicked = true;
@@ -274,6 +301,7 @@ static struct req *slot_get(struct conn *c)
 	c->free = q->next;
 	q->next = NULL;
 	q->nbufs = 0;
+	q->cls = NBD_LARGE;
 	q->pending = 0;
 	q->err = 0;
 	q->nbd_err = 0;
@@ -334,14 +362,16 @@ static void stall_remove(struct conn *c)
 {
 	struct worker *w = c->w;
 	struct conn **pp, *prev = NULL;
+	enum nbd_class k;
 
 	if (!c->stalled)
 		return;
-	for (pp = &w->stall_head; *pp; prev = *pp, pp = &(*pp)->stall_next) {
+	k = c->pending->cls;
+	for (pp = &w->stall_head[k]; *pp; prev = *pp, pp = &(*pp)->stall_next) {
 		if (*pp == c) {
 			*pp = c->stall_next;
-			if (w->stall_tail == c)
-				w->stall_tail = prev;
+			if (w->stall_tail[k] == c)
+				w->stall_tail[k] = prev;
 			break;
 		}
 	}
@@ -445,10 +475,11 @@ static void submit_msg(struct conn *c, struct req *q, unsigned int t)
 /* iovecs over the request's buffers, @len bytes, after @first entries. */
 static void fill_iov(struct req *q, unsigned int first, uint32_t len)
 {
+	uint32_t b = q->c->w->bsize[q->cls];
 	unsigned int i;
 
 	for (i = 0; i < q->nbufs; i++) {
-		uint32_t n = len < NBD_BUF_SIZE ? len : NBD_BUF_SIZE;
+		uint32_t n = len < b ? len : b;
 
 		q->iov[first + i].iov_base = q->bufs[i];
 		q->iov[first + i].iov_len = n;
@@ -484,20 +515,25 @@ static void submit_disk(struct worker *w, struct req *q)
 {
 	struct export *ex = q->c->ex;
 	uint64_t off = q->r.offset;
-	uint32_t len = q->r.length;
+	uint32_t len = q->r.length, b = w->bsize[q->cls];
 	unsigned int i;
 
 	q->pending = q->nbufs;
 	for (i = 0; i < q->nbufs; i++) {
 		struct io_uring_sqe *sqe = get_sqe(w);
-		uint32_t n = len < NBD_BUF_SIZE ? len : NBD_BUF_SIZE;
-		int idx = w->fixed ? (int)hs_buf_uring_index(w->cfg.pool,
-						q->bufs[i], n, NULL) : -1;
+		uint32_t n = len < b ? len : b;
+		long idx = w->fixed ? hs_buf_uring_index(w->cfg.pools[q->cls],
+							 q->bufs[i], n, NULL) : -1;
+
+		if (idx >= 0)
+			idx += w->first[q->cls];
+		else
+			STAT_ADD(w, unfixed, 1);
 
 		if (q->r.type == NBD_CMD_WRITE) {
 			if (idx >= 0)
 				io_uring_prep_write_fixed(sqe, ex->fd, q->bufs[i], n,
-							  off, idx);
+							  off, (int)idx);
 			else
 				io_uring_prep_write(sqe, ex->fd, q->bufs[i], n, off);
 			/*
@@ -510,7 +546,7 @@ static void submit_disk(struct worker *w, struct req *q)
 				sqe->rw_flags = RWF_DSYNC;
 #endif
 		} else if (idx >= 0) {
-			io_uring_prep_read_fixed(sqe, ex->fd, q->bufs[i], n, off, idx);
+			io_uring_prep_read_fixed(sqe, ex->fd, q->bufs[i], n, off, (int)idx);
 		} else {
 			io_uring_prep_read(sqe, ex->fd, q->bufs[i], n, off);
 		}
@@ -564,31 +600,34 @@ static void start_rw(struct conn *c, struct req *q)
 static void stall_add(struct conn *c, struct req *q)
 {
 	struct worker *w = c->w;
+	enum nbd_class k = q->cls;
 
 	c->pending = q;
 	c->stalled = true;
 	c->stall_next = NULL;
-	if (w->stall_tail)
-		w->stall_tail->stall_next = c;
+	if (w->stall_tail[k])
+		w->stall_tail[k]->stall_next = c;
 	else
-		w->stall_head = c;
-	w->stall_tail = c;
+		w->stall_head[k] = c;
+	w->stall_tail[k] = c;
 	STAT_ADD(w, stalls, 1);
+	if (k == NBD_SMALL)
+		STAT_ADD(w, small_stalls, 1);
 }
 
 /* Buffers came back (here or in another worker): admit waiters in order. */
-static void retry_stalled(struct worker *w)
+static void retry_class(struct worker *w, enum nbd_class k)
 {
 	struct conn *c;
 
-	while ((c = w->stall_head)) {
+	while ((c = w->stall_head[k])) {
 		struct req *q = c->pending;
 
 		if (!reserve(w, q))
 			return;
-		w->stall_head = c->stall_next;
-		if (!w->stall_head)
-			w->stall_tail = NULL;
+		w->stall_head[k] = c->stall_next;
+		if (!w->stall_head[k])
+			w->stall_tail[k] = NULL;
 		c->stalled = false;
 		c->stall_next = NULL;
 		c->pending = NULL;
@@ -596,18 +635,27 @@ static void retry_stalled(struct worker *w)
 	}
 }
 
+static void retry_stalled(struct worker *w)
+{
+	retry_class(w, NBD_LARGE);
+	retry_class(w, NBD_SMALL);
+}
+
 static void admit(struct conn *c, struct req *q)
 {
 	struct worker *w = c->w;
 
-	if (c->held + bufs_needed(q) > w->cfg.conn_bufs) {
+	q->cls = req_class(w, q);
+	if (c->held[q->cls] + bufs_needed(w, q) > w->cfg.conn_bufs[q->cls]) {
 		c->pending = q;
 		c->self_wait = true;
 		STAT_ADD(w, stalls, 1);
+		if (q->cls == NBD_SMALL)
+			STAT_ADD(w, small_stalls, 1);
 		return;
 	}
 	/* Waiters first: a big request is not overtaken forever. */
-	if (w->stall_head || !reserve(w, q)) {
+	if (w->stall_head[q->cls] || !reserve(w, q)) {
 		stall_add(c, q);
 		return;
 	}
@@ -625,7 +673,7 @@ static void run_kicks(struct worker *w)
 		w->kick = c->kick_next;
 		c->kicked = false;
 		if (c->dead || !c->self_wait || !q ||
-		    c->held + bufs_needed(q) > w->cfg.conn_bufs)
+		    c->held[q->cls] + bufs_needed(w, q) > w->cfg.conn_bufs[q->cls])
 			continue;
 		c->self_wait = false;
 		c->pending = NULL;
@@ -1160,7 +1208,8 @@ static void *worker_main(void *arg)
 		if (w->stopping)
 			ts.tv_sec = 1;
 		ret = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1,
-						       w->stall_head || w->stopping ?
+						       w->stall_head[NBD_LARGE] ||
+						       w->stall_head[NBD_SMALL] || w->stopping ?
 						       &ts : NULL, NULL);
 		if (ret < 0 && ret != -ETIME && ret != -EINTR) {
 			fprintf(stderr, "hugeslab-nbd: worker %u: io_uring: %s\n",
@@ -1173,7 +1222,7 @@ static void *worker_main(void *arg)
 		}
 		io_uring_cq_advance(&w->ring, n);
 		run_kicks(w);
-		if (w->stall_head)
+		if (w->stall_head[NBD_LARGE] || w->stall_head[NBD_SMALL])
 			retry_stalled(w);
 		if (w->stopping)
 			stop_deadline(w);
@@ -1186,7 +1235,9 @@ static void *worker_main(void *arg)
 	}
 	/* Every connection is gone; this also cancels the eventfd read. */
 	io_uring_queue_exit(&w->ring);
-	hs_thread_flush(w->cfg.pool);
+	hs_thread_flush(w->cfg.pools[NBD_LARGE]);
+	if (w->cfg.pools[NBD_SMALL])
+		hs_thread_flush(w->cfg.pools[NBD_SMALL]);
 	return NULL;
 }
 
@@ -1198,6 +1249,9 @@ struct worker *worker_start(const struct worker_cfg *cfg)
 	if (!w)
 		return NULL;
 	w->cfg = *cfg;
+	w->bsize[NBD_LARGE] = NBD_BUF_SIZE;
+	if (cfg->pools[NBD_SMALL])
+		w->bsize[NBD_SMALL] = (uint32_t)hs_pool_buf_size(cfg->pools[NBD_SMALL]);
 	w->efd = eventfd(0, EFD_CLOEXEC);
 	if (w->efd < 0)
 		goto fail_free;
@@ -1299,6 +1353,10 @@ void worker_read_stats(const struct worker *w, struct worker_stats *st)
 	st->conns = __atomic_load_n(&w->st.conns, __ATOMIC_RELAXED);
 	st->closed_bad = __atomic_load_n(&w->st.closed_bad, __ATOMIC_RELAXED);
 	st->stalls = __atomic_load_n(&w->st.stalls, __ATOMIC_RELAXED);
+	st->small_stalls = __atomic_load_n(&w->st.small_stalls, __ATOMIC_RELAXED);
+	st->peak[NBD_LARGE] = __atomic_load_n(&w->st.peak[NBD_LARGE], __ATOMIC_RELAXED);
+	st->peak[NBD_SMALL] = __atomic_load_n(&w->st.peak[NBD_SMALL], __ATOMIC_RELAXED);
+	st->unfixed = __atomic_load_n(&w->st.unfixed, __ATOMIC_RELAXED);
 	st->zc_sends = __atomic_load_n(&w->st.zc_sends, __ATOMIC_RELAXED);
 	st->copy_sends = __atomic_load_n(&w->st.copy_sends, __ATOMIC_RELAXED);
 	st->zc_copied = __atomic_load_n(&w->st.zc_copied, __ATOMIC_RELAXED);

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # The threaded paths under ThreadSanitizer: handshake threads, two workers
 # and their aux threads (t-crash: three connections, FLUSH across them,
-# kill -9; t-sigterm: shutdown with requests in flight), and nbdcopy over
+# kill -9; t-sigterm: shutdown with requests in flight; t-small-storm: both
+# buffer classes exhausted at once), and nbdcopy over
 # four connections. Any report makes the server exit non-zero (TSan's
 # exitcode) or shows in its log, and fails the test.
 . "$(dirname "$0")/lib.sh"
@@ -10,6 +11,8 @@ need nbdcopy
 D=$(dirname "$0")
 HS_BIN=$HS_TSAN_BIN HS_TMP=$W python3 "$D/t-sigterm.py" || fail "t-sigterm under TSan"
 HS_BIN=$HS_TSAN_BIN HS_TMP=$W python3 "$D/t-crash.py" || fail "t-crash under TSan"
+# Both buffer classes exhausted at once, across two workers.
+NBD=$HS_TSAN_BIN/hugeslab-nbd HS_TMP=$W sh "$D/t-small-storm.sh" || fail "t-small-storm under TSan"
 NBD=$HS_TSAN_BIN/hugeslab-nbd
 mkimg a.img 64M
 start_server --pool 16M --threads 2 "$W/a.img"

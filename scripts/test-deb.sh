@@ -9,7 +9,7 @@
 #                    module/, include/), the udev rule, the examples; depends
 #                    on dkms and adduser; postinst creates the group and runs
 #                    DKMS (dh_dkms)
-#   libhugeslab0     libhugeslab.so.<SONAME version>, shlibs
+#   libhugeslab1     libhugeslab.so.<SONAME version>, shlibs
 #   libhugeslab-dev  headers, libhugeslab.so, .a, hugeslab.pc
 #   hugeslab-tools   the tools whose sources are in the tree
 #
@@ -88,16 +88,16 @@ grep -q 'addgroup --system hugeslab' "$WORK/ctl-dkms/postinst" || die "postinst:
 grep -q "^DKMS_NAME=hugeslab" "$WORK/ctl-dkms/postinst" || die "postinst: no dh_dkms part"
 grep -q 'dkms remove' "$WORK/ctl-dkms/prerm" || die "prerm: no dkms remove"
 
-step "libhugeslab0, libhugeslab-dev, hugeslab-tools"
-for p in libhugeslab0 libhugeslab-dev hugeslab-tools; do
+step "libhugeslab1, libhugeslab-dev, hugeslab-tools"
+for p in libhugeslab1 libhugeslab-dev hugeslab-tools; do
 	contents "$p" amd64
 	contents "$p" amd64 | grep -q '^/usr/src/' && die "$p ships /usr/src"
 done
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-soname=$(contents libhugeslab0 amd64 | sed -n "s|^/usr/lib/$ma/\(libhugeslab\.so\.[0-9]*\)$|\1|p")
-[[ -n $soname ]] || die "libhugeslab0 has no libhugeslab.so.N"
-dpkg-deb -e "$(deb libhugeslab0 amd64)" "$WORK/ctl-lib"
-grep -q "^libhugeslab ${soname##*.} libhugeslab0" "$WORK/ctl-lib/shlibs" || die "libhugeslab0: shlibs"
+soname=$(contents libhugeslab1 amd64 | sed -n "s|^/usr/lib/$ma/\(libhugeslab\.so\.[0-9]*\)$|\1|p")
+[[ -n $soname ]] || die "libhugeslab1 has no libhugeslab.so.N"
+dpkg-deb -e "$(deb libhugeslab1 amd64)" "$WORK/ctl-lib"
+grep -q "^libhugeslab ${soname##*.} libhugeslab1" "$WORK/ctl-lib/shlibs" || die "libhugeslab1: shlibs"
 has libhugeslab-dev amd64 /usr/include/hugeslab.h /usr/include/linux/hugeslab.h \
 	"/usr/lib/$ma/libhugeslab.so" "/usr/lib/$ma/libhugeslab.a" \
 	"/usr/lib/$ma/pkgconfig/hugeslab.pc"

@@ -302,7 +302,24 @@ void hs_pool_config_init(struct hs_pool_config *cfg);
  * thread's cache (one page or so, made on the thread's first get). They
  * count against RLIMIT_MEMLOCK like the fallback backends' buffers.
  *
- * Return: the pool, or NULL with errno set: EINVAL for a bad configuration
+ * A %HS_POOL_DEBUG pool also keeps freed buffers in a FIFO quarantine of
+ * @cfg->quarantine entries before reuse (see struct hs_pool_config), so
+ * that a stale put or a write after put is caught and reported by
+ * hs_pool_last_error() with the owner tag, instead of reaching the
+ * buffer's next owner.
+ *
+ * The data path is inline, so the caller's program has this header's
+ * structure layouts compiled in. hs_pool_create() is therefore a macro
+ * that passes the caller's layout fingerprint (__hs_layout(): sizes and
+ * offsets of every structure the inline calls touch) to the library, which
+ * refuses a fingerprint other than its own: a program built against
+ * another release's hugeslab.h fails here, cleanly, instead of corrupting
+ * pools. hs_pool_attach() checks the same.
+ *
+ * Return: the pool, or NULL with errno set: ENOEXEC when the caller was
+ * compiled against a hugeslab.h whose structure layout differs from this
+ * library's (rebuild it against the installed header);
+ * EINVAL for a bad configuration
  * (unknown flag, non-zero reserved field, size out of range, bad name);
  * EEXIST for %HS_POOL_NAMED with the name of a live module pool;
  * ENOENT when /dev/hugeslab is missing and fallback is not allowed; ENOMEM
@@ -728,7 +745,9 @@ void hs_attach_config_init(struct hs_attach_config *cfg);
  * sender of the descriptor and checks no owner: %HS_ATTACH_OWNER and
  * %HS_ATTACH_ANY_OWNER are EINVAL there.
  *
- * Return: the peer, or NULL with errno set: EINVAL for a bad configuration,
+ * Return: the peer, or NULL with errno set: ENOEXEC for a caller compiled
+ * against another structure layout, as for hs_pool_create(); EINVAL for a
+ * bad configuration,
  * a layout that does not fit the pool, or an @cfg->fd that is neither a
  * pool file nor a memfd; ENOENT when /dev/hugeslab or the named pool does
  * not exist; EACCES when the file is read-only (a read-only attach or an
@@ -765,6 +784,72 @@ int hs_pool_fd(const struct hs_pool *pool);
 int hs_pool_is_peer(const struct hs_pool *pool);
 
 /* ---- end of sharing ---- */
+
+/*
+ * Internal: the layout check of hs_pool_create() and hs_pool_attach().
+ * __hs_layout() folds, at compile time and in the caller, the size and
+ * offsets of every structure and constant the inline data path uses into
+ * one 64-bit fingerprint; the library compares it with its own. Bump
+ * __HS_LAYOUT_VERSION when a field keeps its place but changes meaning.
+ */
+#define __HS_LAYOUT_VERSION	1
+
+static inline uint64_t __hs_mix(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x100000001b3ULL;	/* FNV-1a step */
+}
+
+static inline uint64_t __hs_layout(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = __hs_mix(h, __HS_LAYOUT_VERSION);
+	h = __hs_mix(h, sizeof(void *));
+	h = __hs_mix(h, sizeof(struct hs_pool));
+	h = __hs_mix(h, offsetof(struct hs_pool, __base));
+	h = __hs_mix(h, offsetof(struct hs_pool, __size));
+	h = __hs_mix(h, offsetof(struct hs_pool, __meta));
+	h = __hs_mix(h, offsetof(struct hs_pool, __waiters));
+	h = __hs_mix(h, offsetof(struct hs_pool, __flags));
+	h = __hs_mix(h, offsetof(struct hs_pool, __cache));
+	h = __hs_mix(h, sizeof(struct __hs_meta));
+	h = __hs_mix(h, offsetof(struct __hs_meta, ref));
+	h = __hs_mix(h, offsetof(struct __hs_meta, tag));
+	h = __hs_mix(h, offsetof(struct __hs_meta, stamp));
+	h = __hs_mix(h, sizeof(struct __hs_cache));
+	h = __hs_mix(h, offsetof(struct __hs_cache, len));
+	h = __hs_mix(h, offsetof(struct __hs_cache, cap));
+	h = __hs_mix(h, offsetof(struct __hs_cache, st));
+	h = __hs_mix(h, offsetof(struct __hs_cache, objs));
+	h = __hs_mix(h, sizeof(struct __hs_tls));
+	h = __hs_mix(h, offsetof(struct __hs_tls, slot));
+	h = __hs_mix(h, offsetof(struct __hs_tls, tag));
+	h = __hs_mix(h, sizeof(struct hs_stats_thread));
+	h = __hs_mix(h, offsetof(struct hs_stats_thread, tag_puts));
+	h = __hs_mix(h, sizeof(struct hs_pool_config));
+	h = __hs_mix(h, sizeof(struct hs_attach_config));
+	h = __hs_mix(h, sizeof(struct hs_pool_stats));
+	h = __hs_mix(h, sizeof(struct hs_leak));
+	h = __hs_mix(h, sizeof(struct hs_pool_error));
+	h = __hs_mix(h, sizeof(struct hs_view));
+	h = __hs_mix(h, sizeof(struct hs_region));
+	h = __hs_mix(h, HS_ALIGN_SHIFT);
+	h = __hs_mix(h, HS_MAX_TAGS);
+	h = __hs_mix(h, HS_MAX_THREADS);
+	h = __hs_mix(h, HS_CACHE_SIZE_MAX);
+	h = __hs_mix(h, __HS_REF_NONE);
+	h = __hs_mix(h, __HS_REF_QUARANTINE);
+	h = __hs_mix(h, __HS_REF_MAX);
+	return h;
+}
+
+struct hs_pool *__hs_pool_create(const struct hs_pool_config *cfg,
+				 uint64_t layout);
+struct hs_pool *__hs_pool_attach(const struct hs_attach_config *cfg,
+				 uint64_t layout);
+
+#define hs_pool_create(cfg)	__hs_pool_create((cfg), __hs_layout())
+#define hs_pool_attach(cfg)	__hs_pool_attach((cfg), __hs_layout())
 
 /* Internal slow paths of the inline calls below. */
 void *__hs_get_slow(struct hs_pool *pool, unsigned int tag);

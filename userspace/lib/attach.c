@@ -133,7 +133,8 @@ static int hs_attach_name(const char *name, uint32_t flags, uint32_t owner)
 	return fd;
 }
 
-HS_EXPORT struct hs_pool *hs_pool_attach(const struct hs_attach_config *cfg)
+HS_EXPORT struct hs_pool *__hs_pool_attach(const struct hs_attach_config *cfg,
+					   uint64_t layout)
 {
 	struct hs_pool_priv *p;
 	uint32_t owner_flags;
@@ -142,6 +143,11 @@ HS_EXPORT struct hs_pool *hs_pool_attach(const struct hs_attach_config *cfg)
 	int prot, err;
 	void *addr;
 
+	/* As in __hs_pool_create(): the caller's header must be ours. */
+	if (layout != __hs_layout()) {
+		errno = ENOEXEC;
+		return NULL;
+	}
 	if (!cfg || (cfg->flags & ~HS_ATTACH_FLAGS_MASK) ||
 	    (cfg->name == NULL) == (cfg->fd < 0) || cfg->reserved32 ||
 	    (cfg->owner_uid && !(cfg->flags & HS_ATTACH_OWNER))) {

@@ -215,11 +215,17 @@ static void hs_pool_free(struct hs_pool_priv *p)
 	hs_pinned_free(p, sizeof(*p));
 }
 
-HS_EXPORT struct hs_pool *hs_pool_create(const struct hs_pool_config *cfg)
+HS_EXPORT struct hs_pool *__hs_pool_create(const struct hs_pool_config *cfg,
+					   uint64_t layout)
 {
 	struct hs_pool_priv *p;
 	int err;
 
+	/* The caller's inline data path must agree with ours (hugeslab.h). */
+	if (layout != __hs_layout()) {
+		errno = ENOEXEC;
+		return NULL;
+	}
 	if (!cfg) {
 		errno = EINVAL;
 		return NULL;

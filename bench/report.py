@@ -998,6 +998,13 @@ class Nbd:
                 self.meta[p[1]].append("\t".join(p[2:]))
         self.clients = [p[1:] for p in rows_all(os.path.join(nd, "clients.tsv")) if p[0] == "client"]
         self.servers = [s for s in NBD_SERVERS if any(k[0] == s for k in self.raw)]
+        self.pool = int(fnum((self.meta.get("pool_mib") or [NBD_POOL_MIB])[0]) or NBD_POOL_MIB)
+
+    def depth(self, s, w):
+        """The deepest queue fio reached (its iodepth_level bucket), of every
+        repetition; "not recorded" by runs before the depth column."""
+        d = sorted({r.get("depth", "not recorded") for r in self.reps(s, w).values()})
+        return "/".join(d) if d else "-"
 
     def reps(self, s, w):
         return {k[2]: r for k, r in self.raw.items() if k[0] == s and k[1] == w}
@@ -1087,10 +1094,10 @@ def nbd_server_log(n):
     return None, None
 
 
-def plot_nbd(n, pd):
+def plot_nbd(n, pd, prefix="nbd", where="one backing file"):
     ok = True
     series = [s for s in ["odirect"] + n.servers if any(n.stat(s, w, "mbps") for w, _ in NBD_WORKLOADS)]
-    fn = "nbd-mbps.dat"
+    fn = prefix + "-mbps.dat"
     with open(os.path.join(pd, fn), "w") as f:
         for w, _ in NBD_WORKLOADS:
             cells = []
@@ -1098,9 +1105,9 @@ def plot_nbd(n, pd):
                 x = n.stat(s, w, "mbps")
                 cells += ["%g %g %g" % x if x else "NaN NaN NaN"]
             f.write("%s %s\n" % (w, " ".join(cells)))
-    sc = TERM.replace("1200,800", "1200,650") + "set output 'nbd-mbps.png'\n"
-    sc += "set title 'NBD servers, one client (fio nbd engine), one backing file: MB/s per workload, " \
-          "median and min-max of the repetitions (log scale)'\n"
+    sc = TERM.replace("1200,800", "1200,650") + "set output '%s-mbps.png'\n" % prefix
+    sc += "set title 'NBD servers, one client (fio nbd engine), %s: MB/s per workload, " \
+          "median and min-max of the repetitions (log scale)'\n" % where
     sc += "set style data histogram\nset style histogram errorbars gap 2 lw 1\n" \
           "set style fill solid 0.9 border -1\nset boxwidth 0.9\nset logscale y\nset grid ytics\n" \
           "set yrange [5:*]\nset ylabel 'MB/s'\nset key outside right font ',10'\n"
@@ -1116,18 +1123,20 @@ def plot_nbd(n, pd):
     storm = [w for w in ("stormwrite", "stormread") if any(n.stat(s, w, "peak_rss_mib") for s in n.servers)]
     if not storm:
         return ok
-    fn = "nbd-rss.dat"
+    fn = prefix + "-rss.dat"
     with open(os.path.join(pd, fn), "w") as f:
         for s in n.servers:
             f.write("%s %s\n" % (s, " ".join("%g" % (n.stat(s, w, "peak_rss_mib") or (float("nan"),))[0]
                                                for w in storm)))
-    sc = TERM.replace("1200,800", "1000,600") + "set output 'nbd-storm-rss.png'\n"
-    sc += 'set title "Storm (8 connections of 32 MiB requests): peak RSS of each server, maximum of the ' \
-          'repetitions\\ndashed: pool %d + 16 MiB, the goal for hugeslab-nbd"\n' % NBD_POOL_MIB
+    g = next(iter((n.reps("odirect", "stormwrite") or n.reps("hugeslab-nbd", "stormwrite")).values()), {})
+    sc = TERM.replace("1200,800", "1000,600") + "set output '%s-storm-rss.png'\n" % prefix
+    sc += 'set title "Storm (%s connections x QD %s x %s requests): peak RSS of each server, maximum of the ' \
+          'repetitions\\ndashed: pool %d + 16 MiB, the goal for hugeslab-nbd"\n' % (
+              g.get("jobs", "?"), g.get("qd", "?"), kib(g["bs"]) if g.get("bs") else "?", n.pool)
     sc += "set style data histogram\nset style histogram clustered gap 2\n" \
           "set style fill solid 0.9 border -1\nset boxwidth 0.9\nset grid ytics\nset yrange [0:*]\n" \
           "set ylabel 'peak RSS (MiB)'\nset key top left font ',10'\n"
-    lim = NBD_POOL_MIB + 16
+    lim = n.pool + 16
     sc += "set arrow from graph 0, first %d to graph 1, first %d nohead dt 2 lw 2 lc rgb '#d62728'\n" % (lim, lim)
     cols = {"stormwrite": "#ff9896", "stormread": "#9467bd"}
     parts = ["'%s' using %d%s lc rgb '%s' title '%s'" % (fn, 2 + i, ":xtic(1)" if i == 0 else "",
@@ -1143,22 +1152,31 @@ def nbd_section(d, pd, m):
     nd = nbd_dir(d)
     L += ["Command (``make bench`` runs it as its ``nbd`` part, into",
           "``build/bench/results/nbd/``)::", "",
-          "    bench/nbd/run.sh --out build/bench/results/nbd     # 3 repetitions, 512 MiB backing file", "",
-          "Each server in turn serves one preallocated backing file on",
-          "127.0.0.1 and one unmodified client drives it: fio's ``nbd`` engine",
-          "(libnbd). The repetitions interleave the servers and the baselines.",
-          "Every job ends with a FLUSH on every connection (fio ``end_fsync=1``),",
-          "so every server pays for durability before its time stops; the writes",
-          "carry fio ``crc32c`` headers and the reads check them, so a write is",
-          "counted as verified only when its read-back in the same repetition is.",
-          "Measured per server and workload: MB/s (fio), CPU seconds per GB of",
-          "the server's process tree (``/proc/PID/stat``), p50 and p99 completion",
-          "latency (fio), peak RSS (VmHWM, and the sampled RSS of forked",
-          "children), and the page-cache growth of the backing file",
-          "(``fincore``). The machine's limits, measured in the same run: fio",
-          "O_DIRECT (io_uring) on the same file with the same jobs and depth, and",
-          "one loopback TCP connection (``bench/nbd/loopback.py``). Details and",
-          "the negative control (``NBD_BENCH_INJECT=corrupt``) are in",
+          "    bench/nbd/run.sh --out build/bench/results/nbd     # 3 repetitions, host, then the VM", "",
+          "It runs twice. On the host, each server in turn serves one",
+          "preallocated backing file; hugeslab-nbd's pool comes from the",
+          "library's fallback backend there (the host has no module). Then in a",
+          "qemu VM with the module loaded (``bench/nbd/vm.sh --size bench``),",
+          "where each server exports the VM's virtio disk and hugeslab-nbd's pool",
+          "comes from ``/dev/hugeslab`` (checked in ``/proc/PID/maps``). In both,",
+          "one unmodified client drives every server on 127.0.0.1: fio's ``nbd``",
+          "engine (libnbd). The repetitions interleave the servers and the",
+          "baselines. Every job ends with a FLUSH on every connection (fio",
+          "``end_fsync=1``), so every server pays for durability before its time",
+          "stops; the writes carry fio ``crc32c`` headers and the reads check",
+          "them, so a write is counted as verified only when its read-back in the",
+          "same repetition is. Measured per server and workload: MB/s (fio), CPU",
+          "seconds per GB of the server's process tree (``/proc/PID/stat``), p50",
+          "and p99 completion latency (fio), peak RSS (VmHWM, and the sampled RSS",
+          "of forked children), and page-cache growth (host: ``fincore`` of the",
+          "backing file; VM: Buffers + Cached - Shmem of ``/proc/meminfo``, the",
+          "disk held open so its cache outlives the server's close). The",
+          "storm is the issue's shape on the host: 8 connections x QD 32 x",
+          "32 MiB, each connection's region exactly 32 blocks (8 GiB in all), and",
+          "the depth fio reached is read from its JSON. The machine's limits,",
+          "measured in the same run: fio O_DIRECT (io_uring) on the same file or",
+          "disk with the same jobs and depth, and one loopback TCP connection.",
+          "Details and the negative control (``NBD_BENCH_INJECT=corrupt``) are in",
           "``bench/nbd/README.md``.", ""]
     if not nd:
         return L + ["(not run: no ``nbd/results.tsv`` in this run and none in ``bench/nbd/results/``)", ""]
@@ -1166,7 +1184,8 @@ def nbd_section(d, pd, m):
     src = os.path.relpath(nd, TOP) + "/"
     if os.path.abspath(nd) == os.path.abspath(os.path.join(d, "nbd")):
         src = "%s/`` (copied from ``%s)" % (os.path.relpath(os.path.join(pd, "results", "nbd"), TOP), src)
-    L += ["The figures below are from ``%s`` (results.tsv, meta.tsv," % src,
+    L += ["**On the host** (fallback backend). The figures below are from",
+          "``%s`` (results.tsv, meta.tsv," % src,
           "clients.tsv: the raw rows of every repetition), a run of %s," % (n.meta.get("date", ["?"])[0]),
           "source %s, kernel %s, %s CPUs, backing file %s;" % (
               n.meta.get("git", ["?"])[0], n.meta.get("kernel", ["?"])[0], n.meta.get("cpus", ["?"])[0],
@@ -1186,7 +1205,7 @@ def nbd_section(d, pd, m):
                  ("``%s``" % log.split("hugeslab-nbd: ", 1)[-1] +
                   ("" if "(hugeslab)" in log else
                    ": the library's fallback backend, not /dev/hugeslab")) if log else
-                 "not in this results directory (pool assumed %d MiB, the bench's default)" % NBD_POOL_MIB])
+                 "not in this results directory (pool assumed %d MiB, the bench's default)" % n.pool])
     for s in NBD_SERVERS:
         if s in n.io:
             body.append(["I/O of " + s, n.io[s]])
@@ -1198,14 +1217,44 @@ def nbd_section(d, pd, m):
     else:
         body.append(["loopback TCP, one connection (machine)", "not measured in this run"])
     L += table(["item", "value"], body, [35, 65])
+    L += nbd_body(n, pd, "nbd", "host, one backing file")
+    if n.clients:
+        bad = [c for c in n.clients if len(c) > 2 and c[2] != "ok"]
+        names = sorted({c[0] for c in n.clients})
+        L += ["Other clients, each repetition, every server (``clients.tsv``): %s" % ", ".join(names),
+              "(handshake and a verified round trip): %d of %d ok%s." % (
+                  len(n.clients) - len(bad), len(n.clients),
+                  "" if not bad else "; failed: " + "; ".join(" ".join(c) for c in bad)), ""]
+    vd = os.path.join(nd, "vm")
+    if not os.path.exists(os.path.join(vd, "results.tsv")):
+        return L + ["**In the VM**: not run with these results (``bench/nbd/run.sh --no-vm``, or it failed).", ""]
+    v = Nbd(vd)
+    L += ["**In the VM, with the module** (``%s/``): %s." % (os.path.relpath(vd, TOP),
+                                                            "; ".join(v.meta.get("where", ["?"]))),
+          "%s. %s. Guest load average %s; host %s." % (
+              "; ".join(v.meta.get("module", ["?"])), "; ".join(v.meta.get("sizes", ["?"]))[:1].upper() + "; ".join(v.meta.get("sizes", ["?"]))[1:],
+              "; ".join(v.meta.get("guest_loadavg", ["?"])), "; ".join(v.meta.get("host", ["?"]))),
+          "Under TCG every guest instruction is emulated, so the absolute",
+          "figures are far below the host's and CPU seconds per GB far above;",
+          "the ratios within this run are what it measures. Loopback TCP in",
+          "the guest (fio's net engine, one connection): %s." % (
+              "%.1f MB/s" % st.median(list(v.loop.values())) if v.loop else "not measured"), ""]
+    L += nbd_body(v, pd, "nbd-vm", "VM, /dev/hugeslab pool, virtio disk")
+    return L
+
+
+def nbd_body(n, pd, prefix, where):
+    """Plots, one table per workload, the storm's depth, goals and peer wins
+    of one results directory."""
+    L = []
     if n.missing:
         L += [".. note:: ``results.tsv`` of this run has no %s column: shown as" % ", ".join(
                   "``%s``" % c for c in n.missing),
               "   \"-\" below, not measured.", ""]
     if not n.servers:
         return L + ["No server rows in this run.", ""]
-    if plot_nbd(n, pd):
-        L += [".. image:: bench/nbd-mbps.png", "   :width: 100%", ""]
+    if plot_nbd(n, pd, prefix, where):
+        L += [".. image:: bench/%s-mbps.png" % prefix, "   :width: 100%", ""]
     for w, title in NBD_WORKLOADS:
         if not any(n.reps(s, w) for s in ["odirect"] + n.servers):
             continue
@@ -1214,6 +1263,8 @@ def nbd_section(d, pd, m):
         if g.get("jobs") and g.get("qd") and g.get("bs"):
             geo = ": %s connection%s x QD %s x %s" % (g["jobs"], "" if g["jobs"] == "1" else "s", g["qd"],
                                                      kib(g["bs"]))
+        if w.startswith("storm"):
+            title = title.replace("32 MiB", kib(g["bs"]) if g.get("bs") else "large")
         bp = n.best_peer(w)
         L += ["**%s** (``%s``%s); ratios of hugeslab-nbd's median to the" % (title, w, geo),
               "best peer's%s and to O_DIRECT's, per-repetition range in parentheses" %
@@ -1240,17 +1291,14 @@ def nbd_section(d, pd, m):
             body.append(row)
         L += table(["server", "MB/s (range)", "hugeslab-nbd / best peer", "/ O_DIRECT", "CPU s/GB",
                     "p50", "p99", "peak RSS MiB", "page-cache growth MiB", "verified"], body)
+        if w.startswith("storm"):
+            L += ["Queue depth fio reached in flight (its ``iodepth_level`` bucket), asked %s: %s." % (
+                g.get("qd", "?"), ", ".join("%s %s" % ("O_DIRECT" if s == "odirect" else s, n.depth(s, w))
+                                            for s in ["odirect"] + n.servers if n.reps(s, w))), ""]
     if plot_nbd_rss_ok(n):
-        L += [".. image:: bench/nbd-storm-rss.png", "   :width: 80%", ""]
+        L += [".. image:: bench/%s-storm-rss.png" % prefix, "   :width: 80%", ""]
     L += nbd_goals(n)
     L += nbd_wins(n)
-    if n.clients:
-        bad = [c for c in n.clients if len(c) > 2 and c[2] != "ok"]
-        names = sorted({c[0] for c in n.clients})
-        L += ["Other clients, each repetition, every server (``clients.tsv``): %s" % ", ".join(names),
-              "(handshake and a verified round trip): %d of %d ok%s." % (
-                  len(n.clients) - len(bad), len(n.clients),
-                  "" if not bad else "; failed: " + "; ".join(" ".join(c) for c in bad)), ""]
     return L
 
 
@@ -1264,7 +1312,7 @@ def nbd_goals(n):
     h = "hugeslab-nbd"
     if h not in n.servers:
         return L + ["hugeslab-nbd has no rows in this run.", ""]
-    for w, name in (("seqwrite", "1 MiB sequential writes"), ("stormwrite", "32 MiB storm writes")):
+    for w, name in (("seqwrite", "1 MiB sequential writes"), ("stormwrite", "storm writes")):
         q = n.ratio(w, "peer")
         bp = n.best_peer(w)
         if q:
@@ -1273,7 +1321,7 @@ def nbd_goals(n):
                          "met" if q[0] >= 1.0 else "missed"])
         else:
             body.append(["large writes (%s) at 1.0x the best peer" % name, "not measured", "-"])
-    for w, name in (("seqwrite", "1 MiB sequential writes"), ("stormwrite", "32 MiB storm writes")):
+    for w, name in (("seqwrite", "1 MiB sequential writes"), ("stormwrite", "storm writes")):
         q = n.ratio(w, "odirect")
         o = n.stat("odirect", w, "mbps")
         if q:
@@ -1281,7 +1329,7 @@ def nbd_goals(n):
                          "%s of %.1f MB/s" % (nbd_ratio(q), o[0]), "met" if q[0] >= 0.8 else "missed"])
         else:
             body.append(["large writes (%s) at 0.8x O_DIRECT" % name, "not measured", "-"])
-    lim = NBD_POOL_MIB + 16
+    lim = n.pool + 16
     rss = [(w, n.stat(h, w, "peak_rss_mib")) for w in ("stormwrite", "stormread")]
     rss = [(w, x) for w, x in rss if x]
     if rss:
@@ -1493,8 +1541,10 @@ def main():
     nd = os.path.join(d, "nbd")
     if os.path.exists(os.path.join(nd, "results.tsv")):
         os.makedirs(os.path.join(rd, "nbd"), exist_ok=True)
-        for f in ("results.tsv", "meta.tsv", "clients.tsv", "results.md"):
+        for f in ("results.tsv", "meta.tsv", "clients.tsv", "results.md", "vm/results.tsv", "vm/meta.tsv",
+                  "vm/results.md"):
             if os.path.exists(os.path.join(nd, f)):
+                os.makedirs(os.path.dirname(os.path.join(rd, "nbd", f)), exist_ok=True)
                 shutil.copy(os.path.join(nd, f), os.path.join(rd, "nbd", f))
     print("bench: report written to %s, plots in %s" % (doc, pd))
 

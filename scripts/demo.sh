@@ -11,11 +11,14 @@
 #   2. the same with the recv(2) receive path (--recv plain);
 #   3. hugeslab-sink --baseline (malloc per record, buffered write, free),
 #      same load, then --verify;
-# and prints the runs side by side. Then the main job, on this host:
-# hugeslab-nbd beside nbd-server, nbdkit and qemu-nbd on one backing file,
-# each driven by fio's nbd engine (bench/nbd/run.sh, 256 MiB), in one
-# table (the NBD table needs bash and python3, so it runs on the host in
-# both modes; HS_DEMO_NO_NBD=1 skips it).
+# and prints the runs side by side. Then the main job: hugeslab-nbd beside
+# nbd-server, nbdkit and qemu-nbd on one disk, each driven by fio's nbd
+# engine, in one table (MB/s, CPU s/GB, p50/p99, peak RSS, page-cache
+# growth, verified). By default in a second VM boot with the module, so
+# hugeslab-nbd's pool is /dev/hugeslab (bench/nbd/vm.sh --size demo: the
+# workloads sized down for TCG, about 4 minutes); with --host on this host's
+# fallback backend (bench/nbd/run.sh, 256 MiB file). HS_DEMO_NO_NBD=1 skips
+# it.
 #
 # Usage: scripts/demo.sh [--host] [--seconds N] [--kver KVER]
 #   --host      no VM: run on this machine with the library's fallback
@@ -171,18 +174,38 @@ echo "  kernel's copy into the page cache of a buffered write. CPU time is the"
 echo "  sink process's (user + system); page cache growth is Cached + Buffers"
 echo "  - Shmem during the run. Logs: $OUT"
 
-if [[ ${HS_DEMO_NO_NBD:-0} != 1 ]]; then
-	step "NBD: hugeslab-nbd and the servers people run today, driven by fio (host)"
-	if [[ -f userspace/nbd/Makefile ]] && ! make -s -C userspace/nbd all >>"$OUT/build.log" 2>&1; then
-		echo "demo: building hugeslab-nbd failed (see $OUT/build.log); peers only"
+# The NBD table from a bench/nbd results directory: where it ran, the
+# servers (hugeslab-nbd's line says where its pool came from), the table,
+# the depth reached and the goals.
+nbd_table() {
+	grep -E '^(- (where|module|sizes|loopback TCP|hugeslab-nbd|nbd-server|nbdkit|qemu-nbd|kernel|file):|\||Queue depth)' "$1/results.md"
+	grep -A4 '^Goals' "$1/results.md" || true
+	if grep -q '| no' "$1/results.md"; then
+		echo "demo: NBD data verification failed, see $1" >&2
+		return 1
 	fi
-	if bench/nbd/run.sh --file-mb 256 --reps 1 --out "$OUT/nbd" >"$OUT/nbd.log" 2>&1; then
-		grep -E '^(- (loopback|hugeslab-nbd|nbd-server|nbdkit|qemu-nbd)|\|)' "$OUT/nbd/results.md"
-		grep -A4 '^Goals' "$OUT/nbd/results.md" || true
-		if grep -q '| no' "$OUT/nbd/results.md"; then
-			echo "demo: NBD data verification failed, see $OUT/nbd" >&2
-			rc=1
+}
+
+if [[ ${HS_DEMO_NO_NBD:-0} != 1 ]]; then
+	nbdrc=0
+	if ((HOST)); then
+		step "NBD: hugeslab-nbd and the servers people run today, driven by fio (host, fallback backend)"
+		if [[ -f userspace/nbd/Makefile ]] && ! make -s -C userspace/nbd all >>"$OUT/build.log" 2>&1; then
+			echo "demo: building hugeslab-nbd failed (see $OUT/build.log); peers only"
 		fi
+		nbdout=$OUT/nbd
+		bench/nbd/run.sh --file-mb 256 --reps 1 --out "$nbdout" >"$OUT/nbd.log" 2>&1 || nbdrc=$?
+	else
+		step "NBD: hugeslab-nbd on /dev/hugeslab and the servers people run today, driven by fio (VM $KVER)"
+		echo "(a second boot; workloads sized down for qemu TCG, about 4 minutes)"
+		nbdout=$OUT/nbd-vm
+		# the module built above
+		HUGESLAB_KO=$mod/hugeslab.ko bench/nbd/vm.sh --kver "$KVER" --size demo --out "$nbdout" \
+			>"$OUT/nbd.log" 2>&1 || nbdrc=$?
+	fi
+	if [[ -f $nbdout/results.md ]]; then
+		nbd_table "$nbdout" || rc=1
+		((nbdrc == 0)) || { echo "demo: the NBD comparison failed, see $OUT/nbd.log" >&2; rc=1; }
 	else
 		tail -n 20 "$OUT/nbd.log"
 		echo "demo: the NBD comparison failed, see $OUT/nbd.log" >&2

@@ -61,6 +61,8 @@ def load(d):
             if p[0] == "row" and p[1] != "server":
                 r = dict(zip(COLS, p[3:]))
                 rep = p[3 + len(COLS)] if len(p) > 3 + len(COLS) else "1"
+                # the deepest queue fio had in flight (fioparse.py)
+                r["depth"] = p[4 + len(COLS)] if len(p) > 4 + len(COLS) else "?"
                 raw[(p[1], p[2], rep)] = r
             elif p[0] == "machine":
                 mach.setdefault(p[1], []).append(num(p[2]) or 0)
@@ -90,6 +92,12 @@ def load(d):
     return rows, machine, skips, servers, clients, meta
 
 
+def depth_bucket(qd):
+    """fio's iodepth_level bucket that a queue depth of qd falls in."""
+    q = int(num(qd) or 0)
+    return ">=64" if q >= 64 else str(max([b for b in (1, 2, 4, 8, 16, 32) if b <= q] or [0]))
+
+
 def ratio(a, b):
     a, b = num(a), num(b)
     if a is None or not b:
@@ -99,6 +107,7 @@ def ratio(a, b):
 
 def table(d):
     rows, machine, skips, servers, clients, meta = load(d)
+    pool_mib = int(dict((m[0], m[1]) for m in meta if len(m) > 1).get("pool_mib", POOL_MIB))
     out = ["# NBD servers side by side", ""]
     for m in meta:
         out.append("- %s: %s" % (m[0], " ".join(m[1:])))
@@ -133,6 +142,10 @@ def table(d):
     out += ["", "Geometry: " + "; ".join(
         "%s %s jobs × QD %s × %s KiB" % (w, g["jobs"], g["qd"], int(g["bs"]) // 1024)
         for w, g in geo.items() if g)]
+    out += ["", "Queue depth fio reached (its iodepth_level buckets), per server: " + "; ".join(
+        "%s %s" % (w, ", ".join("%s %s" % ("O_DIRECT" if s == "odirect" else s, rows[(s, w)]["depth"])
+                                for s in order if (s, w) in rows))
+        for w in ("stormwrite", "stormread") if any((s, w) in rows for s in order))]
     if clients:
         out += ["", "| client | server | result | detail |", "|---|---|---|---|"]
         out += ["| %s |" % " | ".join(c) for c in clients]
@@ -151,7 +164,7 @@ def table(d):
         r = rows.get((h, "stormwrite"))
         if r:
             out.append("- storm peak RSS %s MiB (goal ≤ pool %d + 16 MiB), page-cache growth %s MiB (goal 0); "
-                       "peers: %s" % (r["peak_rss_mib"], POOL_MIB, r["cache_growth_mib"], ", ".join(
+                       "peers: %s" % (r["peak_rss_mib"], pool_mib, r["cache_growth_mib"], ", ".join(
                            "%s %s MiB" % (p, rows[(p, "stormwrite")]["peak_rss_mib"])
                            for p in PEERS if (p, "stormwrite") in rows)))
     text = "\n".join(out) + "\n"
@@ -197,6 +210,9 @@ def smoke(d, servers):
                 bad.append("RSS %s CPU %s" % (r["peak_rss_mib"], r["cpu_s_per_gb"]))
             if num(r["cache_growth_mib"]) is None:
                 bad.append("page cache %s" % r["cache_growth_mib"])
+            # the storm must really have had QD requests in flight
+            if w.startswith("storm") and r["depth"] != depth_bucket(r["qd"]):
+                bad.append("queue depth reached %s, asked %s" % (r["depth"], r["qd"]))
             check("%s %s: row present, data verified, figures sane" % (s, w), not bad, ", ".join(bad))
         if s != "odirect":
             mine = {c[0]: c for c in clients if c[1] == s}

@@ -7,8 +7,9 @@
 #              cache=none), qemu-nbd --cache=none --aio=io_uring
 #   workloads: seqwrite  1 MiB sequential writes, QD 16 on each of 4 connections
 #              randwrite 4 KiB random writes, QD 64
-#              stormwrite 32 MiB writes on 8 connections, QD up to 32 each
-#              (capped by the blocks in each connection's region)
+#              stormwrite 32 MiB writes on 8 connections, QD 32 each: each
+#              connection's region holds 32 blocks (1 GiB, so the file is
+#              8 GiB), and fio's JSON shows the depth it reached
 #              and seqread, randread, stormread: the same, reading back
 #   each ends with a FLUSH (fio end_fsync=1: NBD_CMD_FLUSH on every
 #   connection); writes carry crc32c verify headers, the reads check them.
@@ -20,12 +21,17 @@
 # growth of the backing file (fincore), data verified (fio verify).
 #
 #   bench/nbd/run.sh [--smoke] [--out DIR] [--servers LIST] [--file-mb N]
-#                    [--reps N]
+#                    [--reps N] [--no-vm]
 #   --reps     repetitions (default 3, smoke 1): each runs the baselines and
 #              every server in turn, so competitors are interleaved; the
 #              tables show medians (peak RSS: the maximum)
-#   --smoke    tiny sizes (32 MiB file, 2 MiB "storm" requests), then checks
+#   --smoke    tiny sizes (32 MiB file, storm 8 x QD 4 x 2 MiB), then checks
 #              that every row exists and verified; ends "N passed, N failed"
+#   --file-mb  the regions of the sequential and random workloads (default
+#              512); the file is larger when the storm needs it
+#   --no-vm    without the second run, in the VM with the module
+#              (bench/nbd/vm.sh --size bench into OUT/vm: hugeslab-nbd's
+#              pool from /dev/hugeslab; not in --smoke)
 #   --servers  comma-separated subset (default: all available)
 #   --out      results directory (default build/bench/nbd, smoke:
 #              build/bench/nbd-smoke): results.tsv, results.md, clients.tsv,
@@ -43,6 +49,7 @@ OUT=
 SERVERS=
 FILE_MB=512
 REPS=
+VM=1
 
 while (($#)); do
 	case $1 in
@@ -51,6 +58,7 @@ while (($#)); do
 	--servers) SERVERS=${2:?}; shift 2 ;;
 	--file-mb) FILE_MB=${2:?}; shift 2 ;;
 	--reps) REPS=${2:?}; shift 2 ;;
+	--no-vm) VM=0; shift ;;
 	-h | --help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "nbd bench: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -66,12 +74,14 @@ if ((SMOKE)); then
 	FILE_MB=32
 	RAND_MB=4
 	STORM_BS_MB=2
+	STORM_QD=4
 	LOOP_MB=256
 	REPS=${REPS:-1}
 else
 	OUT=${OUT:-$TOP/build/bench/nbd}
 	RAND_MB=64
 	STORM_BS_MB=32
+	STORM_QD=32
 	LOOP_MB=2048
 	REPS=${REPS:-3}
 fi
@@ -97,7 +107,7 @@ FILE=${NBD_BENCH_FILE:-$OUT/backing.img}
 TSV=$OUT/results.tsv
 CLIENTS_TSV=$OUT/clients.tsv
 : >"$CLIENTS_TSV"
-printf 'row\tserver\tworkload\tmbps\tcpu_s_per_gb\tp50_us\tp99_us\tpeak_rss_mib\tcache_growth_mib\tverified\tbytes\tjobs\tqd\tbs\trep\n' >"$TSV"
+printf 'row\tserver\tworkload\tmbps\tcpu_s_per_gb\tp50_us\tp99_us\tpeak_rss_mib\tcache_growth_mib\tverified\tbytes\tjobs\tqd\tbs\trep\tdepth\n' >"$TSV"
 
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -105,11 +115,12 @@ free_port() {
 
 # The workloads: name rw bs_bytes jobs qd bytes_per_job. Each write is
 # followed by its read, on the same regions with the same verify headers.
+# A storm connection's region holds exactly QD blocks: fio puts at most as
+# many requests in flight as its region has blocks, so this is the smallest
+# region that reaches QD (8 x 32 x 32 MiB: 8 GiB written and read back).
 STORM_BS=$((STORM_BS_MB << 20))
-STORM_REGION=$(((FILE_MB << 20) / 8))
-STORM_QD=$((STORM_REGION / STORM_BS))
-((STORM_QD > 32)) && STORM_QD=32
-((STORM_QD < 1)) && STORM_QD=1
+STORM_REGION=$((STORM_BS * STORM_QD))
+FILE_SIZE_MB=$((FILE_MB > 8 * STORM_REGION / 1048576 ? FILE_MB : 8 * STORM_REGION / 1048576))
 WORKLOADS=(
 	"seqwrite write 1048576 4 16 $(((FILE_MB << 20) / 4))"
 	"seqread read 1048576 4 16 $(((FILE_MB << 20) / 4))"
@@ -177,9 +188,9 @@ run_one() {
 	ddir="write"
 	[[ $rw == *read ]] && ddir="read"
 	res=$("$PY" "$HERE/fioparse.py" "$d/$name.json" "$ddir" 2>>"$d/$name.fio.log") ||
-		res=$'0\t0\t0\t0\t1'
-	local bytes mbps p50 p99 err
-	IFS=$'\t' read -r bytes mbps p50 p99 err <<<"$res"
+		res=$'0\t0\t0\t0\t1\t0'
+	local bytes mbps p50 p99 err depth
+	IFS=$'\t' read -r bytes mbps p50 p99 err depth <<<"$res"
 	((err == 0)) || verified=no
 	((bytes == jobs * size)) || { verified=no; log "$srv $name: $bytes of $((jobs * size)) bytes done"; }
 	local cpugb=- rssm=-
@@ -187,9 +198,9 @@ run_one() {
 		cpugb=$(awk -v c="$cpu" -v b="$bytes" 'BEGIN { printf "%.2f", (b > 0 ? c / (b / 1e9) : 0) }')
 		rssm=$(awk -v r="$rss" 'BEGIN { printf "%.1f", r / 1024 }')
 	fi
-	printf 'row\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$srv" "$name" "$mbps" "$cpugb" \
+	printf 'row\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$srv" "$name" "$mbps" "$cpugb" \
 		"$p50" "$p99" "$rssm" "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", (b - a) / 1048576 }')" \
-		"$verified" "$bytes" "$jobs" "$qd" "$bs" "$rep" >>"$TSV"
+		"$verified" "$bytes" "$jobs" "$qd" "$bs" "$rep" "$depth" >>"$TSV"
 	log "$srv $name (repetition $rep/$REPS): $mbps MB/s, verified $verified"
 }
 
@@ -213,11 +224,13 @@ run_workloads() {
 	echo "meta	date	$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "meta	kernel	$(uname -r)"
 	echo "meta	cpus	$(nproc)"
-	echo "meta	file	$FILE ($FILE_MB MiB, $(df --output=fstype "$(dirname "$FILE")" | tail -n 1))"
+	echo "meta	file	$FILE ($FILE_SIZE_MB MiB, $(df --output=fstype "$(dirname "$FILE")" | tail -n 1))"
 	echo "meta	loadavg_start	$(cut -d' ' -f1-3 /proc/loadavg)"
 	for p in fio nbd-server nbdkit qemu-utils libnbd-bin nbd-client; do
 		echo "meta	pkg	$p $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo absent)"
 	done
+	pool=${HUGESLAB_NBD_POOL:-256M}
+	echo "meta	pool_mib	$(numfmt --from=iec --to-unit=Mi "$pool")"
 	echo "meta	hugeslab_nbd	$(srv_available hugeslab-nbd && srv_hugeslab_bin || echo absent)"
 	echo "meta	git	$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)"
 } >"$OUT/meta.tsv"
@@ -225,7 +238,7 @@ run_workloads() {
 rm -f "$FILE"
 # A preallocated file: no server pays for block allocation, and O_DIRECT
 # writes do not extend it.
-fallocate -l "$((FILE_MB))M" "$FILE" || { log "cannot create $FILE"; echo "0 passed, 1 failed"; exit 1; }
+fallocate -l "$((FILE_SIZE_MB))M" "$FILE" || { log "cannot create $FILE"; echo "0 passed, 1 failed"; exit 1; }
 dd if=/dev/zero of="$FILE" bs=1M count=1 oflag=direct conv=notrunc status=none ||
 	{ log "$FILE: O_DIRECT not supported by this file system"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -277,6 +290,12 @@ echo "meta	loadavg_end	$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.tsv"
 
 if ((SMOKE)); then
 	"$PY" "$HERE/report.py" --smoke "$OUT" --servers "$SERVERS"
-else
-	"$PY" "$HERE/report.py" "$OUT"
+	exit
 fi
+"$PY" "$HERE/report.py" "$OUT"
+rc=$?
+if ((VM)); then
+	log "the same in the VM, with the module (bench/nbd/vm.sh --size bench --out $OUT/vm)"
+	"$HERE/vm.sh" --size bench --out "$OUT/vm" --servers "$SERVERS" || rc=1
+fi
+exit $rc

@@ -1334,7 +1334,8 @@ def nbd_goals(n):
     rss = [(w, x) for w, x in rss if x]
     if rss:
         worst = max(x[0] for w, x in rss)
-        body.append(["storm peak RSS at most pool + 16 MiB (%d MiB)" % lim,
+        body.append(["storm peak RSS at most pool + 16 MiB (%d MiB: the pool memory hugeslab-nbd pins, "
+                     "%d MiB, small-buffer pool included)" % (lim, n.pool),
                      "; ".join("%s %.1f MiB" % (w, x[0]) for w, x in rss),
                      "met" if worst <= lim else "missed"])
     else:

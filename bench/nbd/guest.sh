@@ -24,7 +24,8 @@
 # "# nbd-results begin" and "# nbd-results end". TAP on stdout: one line per
 # server start, pool check and workload.
 #
-# /payload/nbd.conf sets REPS, SERVERS, POOL, WORKLOADS (lines of "name rw
+# /payload/nbd.conf sets REPS, SERVERS, POOL (hugeslab-nbd's --pool),
+# POOL_MIB (all it pins, the small-buffer pool included), WORKLOADS (lines of "name rw
 # bs jobs qd size_per_job"), LOOP_MB and NOTE (what was sized down).
 cd /payload || exit 1
 PATH=/payload/bin:$PATH
@@ -66,7 +67,7 @@ fi
 	printf 'disk\t%s (%d MiB, virtio-blk, qemu cache=none)\n' "$DISK" \
 		$(($(cat /sys/block/${DISK#/dev/}/size) / 2048))
 	printf 'module\t%s\n' $MODULE
-	printf 'pool_mib\t%s\n' "${POOL%M}"
+	printf 'pool_mib\t%s\n' "$POOL_MIB"
 	printf 'note\t%s\n' "$NOTE"
 	printf 'loadavg_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >$R/meta.tsv

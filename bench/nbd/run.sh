@@ -229,8 +229,7 @@ run_workloads() {
 	for p in fio nbd-server nbdkit qemu-utils libnbd-bin nbd-client; do
 		echo "meta	pkg	$p $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo absent)"
 	done
-	pool=${HUGESLAB_NBD_POOL:-256M}
-	echo "meta	pool_mib	$(numfmt --from=iec --to-unit=Mi "$pool")"
+	srv_available hugeslab-nbd && echo "meta	pool_mib	$(srv_hugeslab_pool_mib)"
 	echo "meta	hugeslab_nbd	$(srv_available hugeslab-nbd && srv_hugeslab_bin || echo absent)"
 	echo "meta	git	$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null)"
 } >"$OUT/meta.tsv"

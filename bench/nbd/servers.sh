@@ -20,6 +20,15 @@ srv_hugeslab_bin() {
 	echo "${HUGESLAB_NBD:-$TOP/userspace/nbd/build/hugeslab-nbd}"
 }
 
+# The pool memory hugeslab-nbd pins, in MiB: --pool, plus the default of
+# --small-pool when this build has one (its --help names the default).
+srv_hugeslab_pool_mib() {
+	local bin=${1:-$(srv_hugeslab_bin)} small
+	small=$("$bin" --help 2>&1 | grep -o -- '--small-pool [0-9]*[KMG]' | awk '{ print $2 }')
+	echo $(($(numfmt --from=iec --to-unit=Mi "${HUGESLAB_NBD_POOL:-256M}") +
+		$(numfmt --from=iec --to-unit=Mi "${small:-0}")))
+}
+
 srv_available() {
 	case $1 in
 	hugeslab-nbd) [[ -x $(srv_hugeslab_bin) ]] ;;

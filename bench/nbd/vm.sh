@@ -98,10 +98,15 @@ if [[ -z ${HUGESLAB_KO:-} ]] && [[ ! -f $KO || $KO -ot module ]]; then
 fi
 cp "$KO" "$PL/hugeslab.ko"
 
+# shellcheck source=bench/nbd/servers.sh
+. "$HERE/servers.sh"
+POOL_MIB=0
+[[ -x $PL/bin/hugeslab-nbd ]] && POOL_MIB=$(HUGESLAB_NBD_POOL=$POOL srv_hugeslab_pool_mib "$PL/bin/hugeslab-nbd")
 cat >"$PL/nbd.conf" <<CONF
 REPS=$REPS
 SERVERS="$SERVERS"
 POOL=$POOL
+POOL_MIB=$POOL_MIB
 LOOP_MB=$LOOP_MB
 NOTE="sized down for qemu TCG ($SIZE): 4 x $SEQ_MB MiB sequential, $RAND_MB MiB random, storm 8 x QD $STORM_QD x $STORM_BS_MB MiB"
 WORKLOADS="seqwrite write 1048576 4 16 $((SEQ_MB << 20))

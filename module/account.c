@@ -22,8 +22,11 @@
 #include <linux/atomic.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -136,15 +139,16 @@ static struct hugeslab_memlock *memlock_find(kuid_t uid)
 }
 
 /*
- * Take @pages from the current user's RLIMIT_MEMLOCK, for @pool.  @spare
- * becomes the user's entry if it has none yet, and is freed otherwise.
+ * Add @pages to @uid's count, for @pool, refused over the caller's
+ * RLIMIT_MEMLOCK when @check.  @spare becomes the user's entry if it has
+ * none yet, and is freed otherwise.
  */
 static int charge_memlock(struct hugeslab_pool *pool, unsigned long pages,
-			  struct hugeslab_memlock *spare)
+			  struct hugeslab_memlock *spare, kuid_t uid,
+			  bool check)
 {
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK);
+	unsigned long limit = check ? rlimit(RLIMIT_MEMLOCK) : RLIM_INFINITY;
 	struct hugeslab_memlock *ml;
-	kuid_t uid = current_uid();
 	int ret = 0;
 
 	/* mlock(2) says EPERM when the limit forbids locking at all. */
@@ -193,6 +197,12 @@ static void uncharge_memlock(struct hugeslab_memlock *ml, unsigned long pages)
  * hugeslab_charge() - take a new pool's size from every limit
  * @pool: pool with @size set; on success its charge fields are filled
  *
+ * A persistent pool is made by an administrator for its owner, who may not
+ * even run yet: it is added to the owner's count, so it counts against
+ * the owner's later pools, without any RLIMIT_MEMLOCK check (the
+ * caller's limit is not the owner's, and the owner's is not known here).
+ * See "Persistent pools" in Documentation/hugeslab/design.rst.
+ *
  * Return: 0, -ENOMEM over the cap or RLIMIT_MEMLOCK (counted and
  * announced as a limit failure) or without memory for the user's memlock
  * entry (not counted), -EPERM when the memlock limit is zero and the
@@ -200,6 +210,7 @@ static void uncharge_memlock(struct hugeslab_memlock *ml, unsigned long pages)
  */
 int hugeslab_charge(struct hugeslab_pool *pool)
 {
+	bool persistent = pool->flags & HUGESLAB_CREATE_PERSISTENT;
 	unsigned long pages = pool->size >> PAGE_SHIFT;
 	struct hugeslab_memlock *spare = NULL;
 	u32 reason;
@@ -209,7 +220,7 @@ int hugeslab_charge(struct hugeslab_pool *pool)
 	 * The user's entry in the memlock count may be needed; allocated
 	 * first, so that running out of memory here is no limit failure.
 	 */
-	if (!capable(CAP_IPC_LOCK)) {
+	if (persistent || !capable(CAP_IPC_LOCK)) {
 		spare = hugeslab_fail_nth() ? NULL :
 			kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
 		if (!spare)
@@ -225,7 +236,9 @@ int hugeslab_charge(struct hugeslab_pool *pool)
 	pool->cap_charged = pool->size;
 
 	if (spare) {
-		ret = charge_memlock(pool, pages, spare);
+		ret = charge_memlock(pool, pages, spare,
+				     persistent ? pool->owner_uid : current_uid(),
+				     !persistent);
 		if (ret) {
 			atomic64_sub(pool->size, &pinned_bytes);
 			pool->cap_charged = 0;
@@ -296,14 +309,40 @@ int hugeslab_pool_register(struct hugeslab_pool *pool)
 	return 0;
 }
 
+/*
+ * Count @att as one more file holding @pool, which the caller has just
+ * taken a reference of the backing file for.
+ */
+static void attach_locked(struct hugeslab_pool *pool,
+			  struct hugeslab_attacher *att)
+{
+	lockdep_assert_held(&pools_lock);
+	atomic_inc(&pool->nr_files);
+	list_add_tail(&att->entry, &pool->attachers);
+}
+
 /**
  * hugeslab_pool_publish() - make a completely filled pool visible
  * @pool: registered pool whose slabs are all in
+ * @node: its device node, or NULL for an unnamed pool
+ * @creator: the creating file, counted in @pool->nr_files already
+ *
+ * A persistent pool takes its registry reference here: from now on it
+ * lives until DESTROY, and holds the module until then.
  */
-void hugeslab_pool_publish(struct hugeslab_pool *pool)
+void hugeslab_pool_publish(struct hugeslab_pool *pool,
+			   struct hugeslab_node *node,
+			   struct hugeslab_attacher *creator)
 {
 	mutex_lock(&pools_lock);
 	pool->live = true;
+	pool->node = node;
+	list_add_tail(&creator->entry, &pool->attachers);
+	if (pool->flags & HUGESLAB_CREATE_PERSISTENT) {
+		get_file(pool->backing);
+		__module_get(THIS_MODULE);
+		pool->persistent = true;
+	}
 	mutex_unlock(&pools_lock);
 	/* A CREATE that failed to fill its slabs created nothing. */
 	atomic64_inc(&nr_created);
@@ -312,43 +351,176 @@ void hugeslab_pool_publish(struct hugeslab_pool *pool)
 /**
  * hugeslab_pool_unregister() - forget a pool and release its name
  * @pool: pool being freed; may never have been registered
+ *
+ * Return: the pool's node, for the caller to remove outside the lock, or
+ * NULL.
  */
-void hugeslab_pool_unregister(struct hugeslab_pool *pool)
+struct hugeslab_node *hugeslab_pool_unregister(struct hugeslab_pool *pool)
 {
+	struct hugeslab_node *node;
+
 	mutex_lock(&pools_lock);
 	if (!list_empty(&pool->list)) {
 		list_del_init(&pool->list);
 		nr_pools--;
 	}
 	pool->live = false;
+	node = pool->node;
+	pool->node = NULL;
 	mutex_unlock(&pools_lock);
+	return node;
 }
 
 /**
- * hugeslab_pool_get_by_name() - find a live pool and take a reference on it
+ * hugeslab_pool_get_by_name() - find a live pool and attach a file to it
  * @name: NUL-terminated name
+ * @att: the attaching file's entry, added to the pool's attachers
  *
  * A pool whose backing file is in its final fput is already dead, even if
  * its release has not unregistered it yet: it is not found.
  *
  * Return: the pool with a reference on its backing file, which the caller
- * must fput(), or an ERR_PTR(-ENOENT).
+ * must give back with hugeslab_pool_detach() and fput(), or an
+ * ERR_PTR(-ENOENT).
  */
-struct hugeslab_pool *hugeslab_pool_get_by_name(const char *name)
+struct hugeslab_pool *hugeslab_pool_get_by_name(const char *name,
+						struct hugeslab_attacher *att)
 {
 	struct hugeslab_pool *p, *found = ERR_PTR(-ENOENT);
 
 	mutex_lock(&pools_lock);
 	list_for_each_entry(p, &pools, list) {
-		if (p->live && !strcmp(p->name, name)) {
+		if (p->live && p->name[0] && !strcmp(p->name, name)) {
 			/* The file cannot be freed: its release needs the lock. */
-			if (hugeslab_get_file_unless_zero(p->backing))
+			if (hugeslab_get_file_unless_zero(p->backing)) {
+				attach_locked(p, att);
 				found = p;
+			}
 			break;
 		}
 	}
 	mutex_unlock(&pools_lock);
 	return found;
+}
+
+/**
+ * hugeslab_pool_get_by_devt() - the pool of a device node, for its open
+ * @devt: the node's device number
+ * @att: the opening file's entry, added to the pool's attachers
+ *
+ * Looked up and referenced under the registry lock, so an open racing
+ * with the pool's release or DESTROY gets the pool or an error, never a
+ * pool being freed.
+ *
+ * Return: the pool with a reference on its backing file (as for
+ * hugeslab_pool_get_by_name()), or ERR_PTR(-ENXIO) when no live pool has
+ * that node any more.
+ */
+struct hugeslab_pool *hugeslab_pool_get_by_devt(dev_t devt,
+						struct hugeslab_attacher *att)
+{
+	struct hugeslab_pool *p, *found = ERR_PTR(-ENXIO);
+
+	mutex_lock(&pools_lock);
+	list_for_each_entry(p, &pools, list) {
+		if (p->live && p->node && hugeslab_node_devt(p->node) == devt) {
+			if (hugeslab_get_file_unless_zero(p->backing)) {
+				attach_locked(p, att);
+				found = p;
+			}
+			break;
+		}
+	}
+	mutex_unlock(&pools_lock);
+	return found;
+}
+
+/**
+ * hugeslab_pool_detach() - a file stops holding a pool
+ * @pool: the pool
+ * @att: the file's entry
+ *
+ * The caller then drops the file's reference on the backing file.
+ */
+void hugeslab_pool_detach(struct hugeslab_pool *pool,
+			  struct hugeslab_attacher *att)
+{
+	mutex_lock(&pools_lock);
+	list_del_init(&att->entry);
+	atomic_dec(&pool->nr_files);
+	mutex_unlock(&pools_lock);
+}
+
+/*
+ * Is anything but the caller's own file holding @pool?  Checked under the
+ * registry lock, which every new file takes to attach, so no open or
+ * ATTACH slips in between the check and the destroy.
+ */
+static bool pool_busy_locked(struct hugeslab_pool *pool,
+			     struct hugeslab_pool *own)
+{
+	int files = atomic_read(&pool->nr_files) - (pool == own);
+
+	lockdep_assert_held(&pools_lock);
+	return files > 0 || atomic_read(&pool->nr_dmabufs) ||
+	       hugeslab_pool_nr_mappings(pool);
+}
+
+/**
+ * hugeslab_pool_destroy() - end a persistent pool (%HUGESLAB_IOC_DESTROY)
+ * @args: the request, checked
+ * @own: the pool of the calling file, or NULL
+ *
+ * The name and node go at once; the registry's references on the backing
+ * file and the module are dropped, so the pool is freed by whichever
+ * holder goes last, or here if there is none.
+ *
+ * Return: 0, -ENOENT for no such name, -EINVAL for a pool that is not
+ * persistent, -EPERM unless owner or CAP_SYS_ADMIN, -EBUSY while other
+ * files, mappings or dma-bufs hold it and %HUGESLAB_DESTROY_FORCE is not
+ * given.
+ */
+int hugeslab_pool_destroy(const struct hugeslab_destroy *args,
+			  struct hugeslab_pool *own)
+{
+	struct hugeslab_pool *p, *pool = NULL;
+	struct hugeslab_node *node;
+	int ret = 0;
+
+	mutex_lock(&pools_lock);
+	list_for_each_entry(p, &pools, list) {
+		if (p->live && p->name[0] && !strcmp(p->name, args->name)) {
+			pool = p;
+			break;
+		}
+	}
+	if (!pool)
+		ret = -ENOENT;
+	else if (!pool->persistent)
+		ret = -EINVAL;
+	else if (!uid_eq(current_uid(), pool->owner_uid) &&
+		 !capable(CAP_SYS_ADMIN))
+		ret = -EPERM;
+	else if (!(args->flags & HUGESLAB_DESTROY_FORCE) &&
+		 pool_busy_locked(pool, own))
+		ret = -EBUSY;
+	if (ret) {
+		mutex_unlock(&pools_lock);
+		return ret;
+	}
+	/* The name is free for the next CREATE_NAMED from here on. */
+	memset(pool->name, 0, sizeof(pool->name));
+	node = pool->node;
+	pool->node = NULL;
+	pool->persistent = false;
+	pool->destroyed = true;
+	mutex_unlock(&pools_lock);
+
+	hugeslab_node_remove(node);
+	/* The caller's file holds the module across this put. */
+	module_put(THIS_MODULE);
+	fput(pool->backing);
+	return 0;
 }
 
 void hugeslab_pools_lock(void)
@@ -359,6 +531,11 @@ void hugeslab_pools_lock(void)
 void hugeslab_pools_unlock(void)
 {
 	mutex_unlock(&pools_lock);
+}
+
+void hugeslab_pools_assert_held(void)
+{
+	lockdep_assert_held(&pools_lock);
 }
 
 /**

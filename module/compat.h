@@ -111,4 +111,14 @@ static inline int hugeslab_call_mmap(const struct file_operations *fops,
 	return fops->mmap(file, vma);
 }
 
+/*
+ * struct device_type's ->devnode takes a const struct device since 6.2
+ * (HAVE_CONST_DEVNODE, probed in Kbuild); 6.1's takes a mutable one.
+ */
+#ifdef HAVE_CONST_DEVNODE
+#define HUGESLAB_DEVNODE_CONST const
+#else
+#define HUGESLAB_DEVNODE_CONST
+#endif
+
 #endif /* _HUGESLAB_COMPAT_H */

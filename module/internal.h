@@ -6,6 +6,7 @@
 #define _HUGESLAB_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/fs.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
@@ -19,8 +20,22 @@
 struct file;
 struct folio;
 struct hugeslab_memlock;
+struct hugeslab_node;
 struct mm_struct;
+struct pid;
 struct vm_area_struct;
+
+/**
+ * struct hugeslab_attacher - one device file holding a pool, for netlink
+ * @entry: entry in the pool's @attachers, under the registry lock
+ * @pid: thread group that opened the file (a reference)
+ * @uid: its uid at open
+ */
+struct hugeslab_attacher {
+	struct list_head entry;
+	struct pid *pid;
+	kuid_t uid;
+};
 
 /**
  * struct hugeslab_pool - the slabs behind one CREATE
@@ -44,9 +59,18 @@ struct vm_area_struct;
  * @ctime_ns: creation time, CLOCK_REALTIME
  * @node_slabs: slabs per NUMA node (nr_node_ids entries), set when live
  * @live: every slab is in; set under the registry lock, once
- * @nr_files: device files holding the pool (creator and attachers)
+ * @nr_files: device files holding the pool (creator and attachers);
+ *	changed under the registry lock, with @attachers
  * @nr_dmabufs: exported dma-bufs not yet released
  * @list: entry in the module's list of pools, sorted by @id
+ * @attachers: the struct hugeslab_attacher of each file in @nr_files,
+ *	under the registry lock
+ * @node: the pool's device node while its name is registered, under the
+ *	registry lock
+ * @persistent: the registry holds a reference on @backing and one on the
+ *	module (%HUGESLAB_CREATE_PERSISTENT until DESTROY), under the
+ *	registry lock
+ * @destroyed: DESTROYed while holders kept it; it has no name or node
  */
 struct hugeslab_pool {
 	struct file *backing;
@@ -68,6 +92,10 @@ struct hugeslab_pool {
 	atomic_t nr_files;
 	atomic_t nr_dmabufs;
 	struct list_head list;
+	struct list_head attachers;
+	struct hugeslab_node *node;
+	bool persistent;
+	bool destroyed;
 };
 
 /* fail_nth.c: test hook for every allocation step */
@@ -80,11 +108,21 @@ void hugeslab_count_alloc_failure(struct hugeslab_pool *pool);
 void hugeslab_stats_read(struct hugeslab_stats *stats);
 int hugeslab_set_cap_mb(unsigned int mb);
 int hugeslab_pool_register(struct hugeslab_pool *pool);
-void hugeslab_pool_publish(struct hugeslab_pool *pool);
-void hugeslab_pool_unregister(struct hugeslab_pool *pool);
-struct hugeslab_pool *hugeslab_pool_get_by_name(const char *name);
+void hugeslab_pool_publish(struct hugeslab_pool *pool,
+			   struct hugeslab_node *node,
+			   struct hugeslab_attacher *creator);
+struct hugeslab_node *hugeslab_pool_unregister(struct hugeslab_pool *pool);
+struct hugeslab_pool *hugeslab_pool_get_by_name(const char *name,
+						struct hugeslab_attacher *att);
+struct hugeslab_pool *hugeslab_pool_get_by_devt(dev_t devt,
+						struct hugeslab_attacher *att);
+void hugeslab_pool_detach(struct hugeslab_pool *pool,
+			  struct hugeslab_attacher *att);
+int hugeslab_pool_destroy(const struct hugeslab_destroy *args,
+			  struct hugeslab_pool *own);
 void hugeslab_pools_lock(void);
 void hugeslab_pools_unlock(void);
+void hugeslab_pools_assert_held(void);
 struct hugeslab_pool *hugeslab_pool_next_locked(u64 min_id);
 int hugeslab_account_init(void);
 
@@ -94,9 +132,18 @@ int hugeslab_backing_mmap(struct hugeslab_pool *pool, struct vm_area_struct *vma
 int hugeslab_backing_init(void);
 void hugeslab_backing_exit(void);
 
+/* node.c: the device node of each named pool */
+struct hugeslab_node *hugeslab_node_add(struct hugeslab_pool *pool,
+					kuid_t uid, kgid_t gid, umode_t mode);
+void hugeslab_node_remove(struct hugeslab_node *node);
+dev_t hugeslab_node_devt(const struct hugeslab_node *node);
+int hugeslab_node_init(const struct file_operations *fops);
+void hugeslab_node_exit(void);
+
 /* pool.c: CREATE, teardown and queries */
 struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
-					   const char *name);
+					   const char *name,
+					   struct hugeslab_attacher *creator);
 int hugeslab_name_check(const char *name);
 unsigned int hugeslab_pool_nr_mappings(struct hugeslab_pool *pool);
 void hugeslab_pool_free(struct hugeslab_pool *pool);

@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -29,11 +30,13 @@
  *	semantics and never changed afterwards, so readers need no lock
  * @rdonly: attached with %HUGESLAB_ATTACH_RDONLY or through a file opened
  *	without write access; set before @pool
+ * @att: this file in @pool's list of attachers, for netlink
  */
 struct hugeslab_file {
 	struct mutex lock;	/* serializes CREATE and ATTACH */
 	struct hugeslab_pool *pool;
 	bool rdonly;
+	struct hugeslab_attacher att;
 };
 
 static struct hugeslab_pool *file_pool(struct file *file)
@@ -44,14 +47,56 @@ static struct hugeslab_pool *file_pool(struct file *file)
 	return smp_load_acquire(&hf->pool);
 }
 
-static int hugeslab_open(struct inode *inode, struct file *file)
+static struct hugeslab_file *hugeslab_file_alloc(void)
 {
 	struct hugeslab_file *hf;
 
 	hf = kzalloc(sizeof(*hf), GFP_KERNEL_ACCOUNT);
 	if (!hf)
-		return -ENOMEM;
+		return NULL;
 	mutex_init(&hf->lock);
+	INIT_LIST_HEAD(&hf->att.entry);
+	hf->att.pid = get_task_pid(current, PIDTYPE_TGID);
+	hf->att.uid = current_uid();
+	return hf;
+}
+
+static void hugeslab_file_free(struct hugeslab_file *hf)
+{
+	put_pid(hf->att.pid);
+	mutex_destroy(&hf->lock);
+	kfree(hf);
+}
+
+static int hugeslab_open(struct inode *inode, struct file *file)
+{
+	struct hugeslab_file *hf = hugeslab_file_alloc();
+
+	if (!hf)
+		return -ENOMEM;
+	file->private_data = hf;
+	return 0;
+}
+
+/*
+ * Opening HUGESLAB_POOL_DIR/NAME attaches to the pool, as ATTACH does
+ * without its uid check: the node's permissions, which the VFS checked,
+ * are the access control.  O_RDONLY gives a read-only handle.
+ */
+static int hugeslab_node_open(struct inode *inode, struct file *file)
+{
+	struct hugeslab_file *hf = hugeslab_file_alloc();
+	struct hugeslab_pool *pool;
+
+	if (!hf)
+		return -ENOMEM;
+	pool = hugeslab_pool_get_by_devt(inode->i_rdev, &hf->att);
+	if (IS_ERR(pool)) {
+		hugeslab_file_free(hf);
+		return PTR_ERR(pool);
+	}
+	hf->rdonly = !(file->f_mode & FMODE_WRITE);
+	hf->pool = pool;
 	file->private_data = hf;
 	return 0;
 }
@@ -65,11 +110,10 @@ static int hugeslab_release(struct inode *inode, struct file *file)
 	 * file; the last one frees it.
 	 */
 	if (hf->pool) {
-		atomic_dec(&hf->pool->nr_files);
+		hugeslab_pool_detach(hf->pool, &hf->att);
 		fput(hf->pool->backing);
 	}
-	mutex_destroy(&hf->lock);
-	kfree(hf);
+	hugeslab_file_free(hf);
 	return 0;
 }
 
@@ -92,7 +136,8 @@ static long ioctl_create(struct file *file, void __user *uarg, bool named)
 		ret = -EINVAL;
 		goto out;
 	}
-	pool = hugeslab_pool_create(&args.create, named ? args.name : NULL);
+	pool = hugeslab_pool_create(&args.create, named ? args.name : NULL,
+				    &hf->att);
 	if (IS_ERR(pool)) {
 		ret = PTR_ERR(pool);
 		goto out;
@@ -138,7 +183,7 @@ static long ioctl_attach(struct file *file, void __user *uarg)
 		ret = -EINVAL;
 		goto out;
 	}
-	pool = hugeslab_pool_get_by_name(args.name);
+	pool = hugeslab_pool_get_by_name(args.name, &hf->att);
 	if (IS_ERR(pool)) {
 		ret = PTR_ERR(pool);
 		goto out;
@@ -147,18 +192,30 @@ static long ioctl_attach(struct file *file, void __user *uarg)
 	if ((!uid_eq(current_uid(), pool->owner_uid) &&
 	     !capable(CAP_SYS_ADMIN)) ||
 	    (uid_valid(owner) && !uid_eq(owner, pool->owner_uid))) {
+		hugeslab_pool_detach(pool, &hf->att);
 		fput(pool->backing);
 		ret = -EPERM;
 		goto out;
 	}
 	hf->rdonly = args.flags & HUGESLAB_ATTACH_RDONLY ||
 		     !(file->f_mode & FMODE_WRITE);
-	atomic_inc(&pool->nr_files);
 	/* Pairs with the acquire in file_pool(); hf->rdonly is visible too. */
 	smp_store_release(&hf->pool, pool);
 out:
 	mutex_unlock(&hf->lock);
 	return ret;
+}
+
+static long ioctl_destroy(struct hugeslab_pool *own, void __user *uarg)
+{
+	struct hugeslab_destroy args;
+
+	if (copy_from_user(&args, uarg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags & ~HUGESLAB_DESTROY_FLAGS || args.pad ||
+	    args.reserved || hugeslab_name_check(args.name))
+		return -EINVAL;
+	return hugeslab_pool_destroy(&args, own);
 }
 
 static long ioctl_info(struct hugeslab_pool *pool, void __user *uarg)
@@ -240,6 +297,8 @@ static long hugeslab_ioctl(struct file *file, unsigned int cmd,
 		return ioctl_slab_addrs(file_pool(file), uarg);
 	case HUGESLAB_IOC_STATS:
 		return ioctl_stats(uarg);
+	case HUGESLAB_IOC_DESTROY:
+		return ioctl_destroy(file_pool(file), uarg);
 	}
 	return -ENOTTY;
 }
@@ -288,6 +347,18 @@ static const struct file_operations hugeslab_fops = {
 	.llseek			= noop_llseek,
 };
 
+/* HUGESLAB_POOL_DIR/NAME: the same file, attached at open. */
+static const struct file_operations hugeslab_node_fops = {
+	.owner			= THIS_MODULE,
+	.open			= hugeslab_node_open,
+	.release		= hugeslab_release,
+	.unlocked_ioctl		= hugeslab_ioctl,
+	.compat_ioctl		= compat_ptr_ioctl,
+	.mmap			= hugeslab_mmap,
+	.get_unmapped_area	= thp_get_unmapped_area,
+	.llseek			= noop_llseek,
+};
+
 static struct miscdevice hugeslab_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "hugeslab",
@@ -308,11 +379,16 @@ static int __init hugeslab_init(void)
 	ret = hugeslab_nl_init();
 	if (ret)
 		goto backing_exit;
-	ret = misc_register(&hugeslab_misc);
+	ret = hugeslab_node_init(&hugeslab_node_fops);
 	if (ret)
 		goto nl_exit;
+	ret = misc_register(&hugeslab_misc);
+	if (ret)
+		goto node_exit;
 	return 0;
 
+node_exit:
+	hugeslab_node_exit();
 nl_exit:
 	hugeslab_nl_exit();
 backing_exit:
@@ -323,6 +399,7 @@ backing_exit:
 static void __exit hugeslab_exit(void)
 {
 	misc_deregister(&hugeslab_misc);
+	hugeslab_node_exit();
 	hugeslab_nl_exit();
 	hugeslab_backing_exit();
 }

@@ -16,6 +16,8 @@
 #include <linux/mutex.h>
 #include <linux/netlink.h>
 #include <linux/nodemask.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/user_namespace.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -104,9 +106,45 @@ static int put_nodes(struct sk_buff *msg, const struct hugeslab_pool *pool)
 	return 0;
 }
 
-/* The attributes describing a pool: identity, owner, size, usage. */
-static int put_pool(struct sk_buff *msg, struct hugeslab_pool *pool)
+/* Room for one ATTACHER: the nest and its two u32 attributes. */
+#define ATTACHER_SIZE	(nla_total_size(0) + 2 * nla_total_size(sizeof(u32)))
+
+/*
+ * One ATTACHER per device file holding the pool.  The pid is the opener's
+ * tgid in @ns, 0 when it is not visible there (or has exited while its
+ * file lives on, passed to another process).
+ */
+static int put_attachers(struct sk_buff *msg, struct hugeslab_pool *pool,
+			 struct pid_namespace *ns)
 {
+	struct hugeslab_attacher *att;
+	struct nlattr *list, *one;
+
+	list = nla_nest_start(msg, HUGESLAB_A_POOL_ATTACHERS);
+	if (!list)
+		return -EMSGSIZE;
+	list_for_each_entry(att, &pool->attachers, entry) {
+		one = nla_nest_start(msg, HUGESLAB_A_ATTACHER);
+		if (!one ||
+		    nla_put_u32(msg, HUGESLAB_A_ATTACHER_PID,
+				pid_nr_ns(att->pid, ns)) ||
+		    nla_put_u32(msg, HUGESLAB_A_ATTACHER_UID,
+				from_kuid_munged(&init_user_ns, att->uid)))
+			return -EMSGSIZE;
+		nla_nest_end(msg, one);
+	}
+	nla_nest_end(msg, list);
+	return 0;
+}
+
+/*
+ * The attributes describing a pool: identity, owner, size, usage, who
+ * holds it.  Attacher pids are given as @ns sees them.
+ */
+static int put_pool(struct sk_buff *msg, struct hugeslab_pool *pool,
+		    struct pid_namespace *ns)
+{
+	hugeslab_pools_assert_held();
 	if (nla_put_u64_64bit(msg, HUGESLAB_A_POOL_ID, pool->id,
 			      HUGESLAB_A_PAD) ||
 	    (pool->name[0] &&
@@ -126,9 +164,11 @@ static int put_pool(struct sk_buff *msg, struct hugeslab_pool *pool)
 	    nla_put_u32(msg, HUGESLAB_A_POOL_DMABUFS,
 			atomic_read(&pool->nr_dmabufs)) ||
 	    nla_put_u64_64bit(msg, HUGESLAB_A_POOL_CTIME_NS, pool->ctime_ns,
-			      HUGESLAB_A_PAD))
+			      HUGESLAB_A_PAD) ||
+	    nla_put_u32(msg, HUGESLAB_A_POOL_FLAGS, pool->flags) ||
+	    (pool->destroyed && nla_put_flag(msg, HUGESLAB_A_POOL_DESTROYED)))
 		return -EMSGSIZE;
-	return put_nodes(msg, pool);
+	return put_nodes(msg, pool) ?: put_attachers(msg, pool, ns);
 }
 
 static int hugeslab_nl_get_global(struct sk_buff *skb, struct genl_info *info)
@@ -161,10 +201,6 @@ static int hugeslab_nl_get_pool(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	id = nla_get_u64(info->attrs[HUGESLAB_A_POOL_ID]);
 
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-
 	hugeslab_pools_lock();
 	pool = hugeslab_pool_next_locked(id);
 	if (!pool || pool->id != id || !pool_visible(skb, pool)) {
@@ -172,12 +208,20 @@ static int hugeslab_nl_get_pool(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    info->attrs[HUGESLAB_A_POOL_ID],
 				    "no such pool");
-		ret = -ENOENT;
-		goto free_msg;
+		return -ENOENT;
+	}
+	/* The attacher list cannot grow while the registry lock is held. */
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE +
+			  atomic_read(&pool->nr_files) * ATTACHER_SIZE,
+			  GFP_KERNEL);
+	if (!msg) {
+		hugeslab_pools_unlock();
+		return -ENOMEM;
 	}
 	hdr = genlmsg_put_reply(msg, info, &hugeslab_nl_family, 0,
 				HUGESLAB_CMD_GET_POOL);
-	ret = hdr ? put_pool(msg, pool) : -EMSGSIZE;
+	ret = hdr ? put_pool(msg, pool, task_active_pid_ns(current)) :
+		    -EMSGSIZE;
 	hugeslab_pools_unlock();
 	if (ret)
 		goto free_msg;
@@ -208,7 +252,8 @@ static int hugeslab_nl_dump_pools(struct sk_buff *skb,
 				ret = -EMSGSIZE;
 				break;
 			}
-			ret = put_pool(skb, pool);
+			/* Dumps run in the reader's recvmsg(). */
+			ret = put_pool(skb, pool, task_active_pid_ns(current));
 			if (ret) {
 				genlmsg_cancel(skb, hdr);
 				break;
@@ -318,16 +363,24 @@ static void event_send(struct sk_buff *msg, void *hdr, int ret)
  * hugeslab_nl_pool_event() - announce that a pool was created or destroyed
  * @cmd: %HUGESLAB_CMD_POOL_CREATED or %HUGESLAB_CMD_POOL_DESTROYED
  * @pool: the pool, live or in its release
+ *
+ * Listeners need CAP_NET_ADMIN in the initial namespace: attacher pids are
+ * given as the initial pid namespace sees them.
  */
 void hugeslab_nl_pool_event(u8 cmd, struct hugeslab_pool *pool)
 {
 	struct sk_buff *msg;
 	void *hdr;
+	int ret;
 
 	mutex_lock(&nl_lock);
 	msg = event_new(cmd, &hdr);
-	if (msg)
-		event_send(msg, hdr, put_pool(msg, pool));
+	if (msg) {
+		hugeslab_pools_lock();
+		ret = put_pool(msg, pool, &init_pid_ns);
+		hugeslab_pools_unlock();
+		event_send(msg, hdr, ret);
+	}
 	mutex_unlock(&nl_lock);
 }
 

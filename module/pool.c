@@ -46,6 +46,9 @@ int hugeslab_name_check(const char *name)
 
 	if (!len || len == HUGESLAB_NAME_MAX)
 		return -EINVAL;
+	/* Every name is also a path, HUGESLAB_POOL_DIR/NAME. */
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
 	for (i = 0; i < len; i++)
 		if (!isalnum(name[i]) && !strchr("._-", name[i]))
 			return -EINVAL;
@@ -54,6 +57,10 @@ int hugeslab_name_check(const char *name)
 		return -EINVAL;
 	return 0;
 }
+
+/* The flags CREATE_NAMED accepts besides HUGESLAB_CREATE_NAMED itself. */
+#define NAMED_FLAGS	(HUGESLAB_CREATE_PERSISTENT | HUGESLAB_CREATE_OWNER | \
+			 HUGESLAB_CREATE_MODE)
 
 static int check_create_args(const struct hugeslab_create *args,
 			     const char *name)
@@ -64,8 +71,11 @@ static int check_create_args(const struct hugeslab_create *args,
 
 	if (name && hugeslab_name_check(name))
 		return -EINVAL;
-	if (args->flags != flags || args->pad || args->uid || args->gid ||
-	    args->mode || args->pad2 ||
+	if ((args->flags & ~NAMED_FLAGS) != flags ||
+	    (!name && args->flags & NAMED_FLAGS) || args->pad ||
+	    (!(args->flags & HUGESLAB_CREATE_OWNER) && (args->uid || args->gid)) ||
+	    (!(args->flags & HUGESLAB_CREATE_MODE) && args->mode) ||
+	    args->mode & ~0777 || args->pad2 ||
 	    !reserved_is_zero(args->reserved, ARRAY_SIZE(args->reserved)))
 		return -EINVAL;
 	if (shift != HUGESLAB_SLAB_SHIFT || shift != HPAGE_PMD_SHIFT)
@@ -78,6 +88,45 @@ static int check_create_args(const struct hugeslab_create *args,
 	    (args->numa_node < 0 || args->numa_node >= MAX_NUMNODES ||
 	     !node_state(args->numa_node, N_MEMORY)))
 		return -EINVAL;
+	return 0;
+}
+
+/**
+ * struct pool_owner - who owns a named pool and its node
+ * @uid: the pool's owner_uid and the node's owner
+ * @gid: the node's group
+ * @mode: the node's permission bits
+ */
+struct pool_owner {
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+};
+
+/*
+ * The owner and mode asked for, or the creator and 0600.  Giving a pool
+ * to someone else, or making one that outlives every process, is for
+ * CAP_SYS_ADMIN; owner ids with no mapping in the caller's namespace are
+ * malformed.
+ */
+static int create_owner(const struct hugeslab_create *args,
+			struct pool_owner *owner)
+{
+	owner->uid = current_uid();
+	owner->gid = current_gid();
+	owner->mode = 0600;
+	if (args->flags & HUGESLAB_CREATE_OWNER) {
+		owner->uid = make_kuid(current_user_ns(), args->uid);
+		owner->gid = make_kgid(current_user_ns(), args->gid);
+		if (!uid_valid(owner->uid) || !gid_valid(owner->gid))
+			return -EINVAL;
+	}
+	if (args->flags & HUGESLAB_CREATE_MODE)
+		owner->mode = args->mode;
+	if ((!uid_eq(owner->uid, current_uid()) || !in_group_p(owner->gid) ||
+	     args->flags & HUGESLAB_CREATE_PERSISTENT) &&
+	    !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	return 0;
 }
 
@@ -127,18 +176,29 @@ static int fill_slabs(struct hugeslab_pool *pool)
  * @args: CREATE arguments, not yet checked
  * @name: HUGESLAB_NAME_MAX bytes of name for CREATE_NAMED, not yet
  *	checked, or NULL
+ * @creator: the creating file's entry, added to the pool's attachers
  *
- * Return: the pool, whose backing file holds the only reference, or an
- * ERR_PTR with everything already given back.
+ * A named pool gets its node before it is published, so that whoever finds
+ * it by name also finds the node; an open of the node before that gets
+ * -ENXIO.
+ *
+ * Return: the pool, whose backing file holds the only reference (two for
+ * a persistent pool: the registry keeps one), or an ERR_PTR with
+ * everything already given back.
  */
 struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
-					   const char *name)
+					   const char *name,
+					   struct hugeslab_attacher *creator)
 {
+	struct hugeslab_node *node = NULL;
 	struct hugeslab_pool *pool;
+	struct pool_owner owner;
 	struct file *backing;
 	int ret;
 
 	ret = check_create_args(args, name);
+	if (!ret)
+		ret = create_owner(args, &owner);
 	if (ret)
 		return ERR_PTR(ret);
 
@@ -148,13 +208,14 @@ struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&pool->list);
+	INIT_LIST_HEAD(&pool->attachers);
 	pool->size = args->size;
 	pool->slab_shift = HUGESLAB_SLAB_SHIFT;
 	pool->nr_slabs = args->size >> pool->slab_shift;
 	pool->numa_node = args->numa_node;
 	pool->flags = args->flags;
 	pool->owner_pid = task_tgid_vnr(current);
-	pool->owner_uid = current_uid();
+	pool->owner_uid = owner.uid;
 	pool->ctime_ns = ktime_get_real_ns();
 	if (name)
 		memcpy(pool->name, name, HUGESLAB_NAME_MAX);
@@ -192,7 +253,14 @@ struct hugeslab_pool *hugeslab_pool_create(const struct hugeslab_create *args,
 			hugeslab_count_alloc_failure(pool);
 		goto put_backing;
 	}
-	hugeslab_pool_publish(pool);
+	if (name) {
+		node = hugeslab_node_add(pool, owner.uid, owner.gid, owner.mode);
+		if (IS_ERR(node)) {
+			ret = PTR_ERR(node);
+			goto put_backing;
+		}
+	}
+	hugeslab_pool_publish(pool, node, creator);
 	hugeslab_nl_pool_event(HUGESLAB_CMD_POOL_CREATED, pool);
 	return pool;
 
@@ -220,7 +288,7 @@ void hugeslab_pool_free(struct hugeslab_pool *pool)
 	unsigned long i;
 
 	/* First, so no dump or ATTACH looks at the slabs given back below. */
-	hugeslab_pool_unregister(pool);
+	hugeslab_node_remove(hugeslab_pool_unregister(pool));
 	if (was_live)
 		hugeslab_nl_pool_event(HUGESLAB_CMD_POOL_DESTROYED, pool);
 	for (i = 0; i < pool->nr_slabs && pool->slabs[i]; i++)

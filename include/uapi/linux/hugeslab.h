@@ -16,7 +16,11 @@
  * Every named pool has a character device HUGESLAB_POOL_DIR/NAME while its
  * name is registered.  Opening it attaches to the pool (O_RDONLY: read-only),
  * as %HUGESLAB_IOC_ATTACH does, and mmap of it maps the pool.  The node's
- * mode, not the creator's uid, decides who may open it.
+ * mode, not the creator's uid, decides who may open it.  The node is a
+ * device of the "hugeslab" class (udev: SUBSYSTEM=="hugeslab",
+ * KERNEL=="NAME"); devtmpfs creates it before CREATE_NAMED returns and
+ * removes it when the name goes.  An open racing with the pool's end
+ * fails with ENXIO (or ENOENT once the node is gone).
  */
 #define HUGESLAB_POOL_DIR	"/dev/hugeslab-pools"
 
@@ -29,7 +33,8 @@
 
 /*
  * Bytes of a pool name, terminating NUL included.  A name is 1 to 31 of
- * the characters [A-Za-z0-9._-], unique among the live pools.
+ * the characters [A-Za-z0-9._-], other than "." and ".." (it is also a
+ * path under HUGESLAB_POOL_DIR), unique among the live pools.
  */
 #define HUGESLAB_NAME_MAX	32
 
@@ -47,7 +52,11 @@
  *   pool, a malformed name, an EXPORT_DMABUF range that is empty, not slab
  *   aligned or past the end of the pool.
  * - EEXIST: CREATE_NAMED with a name that a live pool already has.
- * - ENOENT: ATTACH to a name no live pool has.
+ * - ENOENT: ATTACH or DESTROY of a name no live pool has.
+ * - EBUSY: DESTROY without %HUGESLAB_DESTROY_FORCE of a pool that another
+ *   file, a mapping or a dma-buf holds.
+ * - ENOSPC: CREATE_NAMED while 65536 pools have a node already.
+ * - ENXIO: open of a pool's node as the pool ends or is destroyed.
  * - EBADF: CREATE or CREATE_NAMED on a file not opened for writing.
  * - EACCES: mmap with PROT_WRITE or EXPORT_DMABUF on a read-only file (one
  *   opened without write access, or attached with %HUGESLAB_ATTACH_RDONLY).
@@ -59,7 +68,10 @@
  * - EPERM: RLIMIT_MEMLOCK is zero and the caller lacks CAP_IPC_LOCK (as for
  *   mlock(2)); SLAB_ADDRS without CAP_SYS_ADMIN; ATTACH to another user's
  *   pool without CAP_SYS_ADMIN; ATTACH with %HUGESLAB_ATTACH_OWNER to a pool
- *   whose creator is not @owner_uid.
+ *   whose creator is not @owner_uid; CREATE_NAMED with
+ *   %HUGESLAB_CREATE_PERSISTENT, or with %HUGESLAB_CREATE_OWNER naming
+ *   another uid or a group the caller is not in, without CAP_SYS_ADMIN;
+ *   DESTROY by a caller that is neither the pool's owner nor CAP_SYS_ADMIN.
  * - EINTR: a fatal signal arrived while the slabs were being allocated.
  * - ENOTTY: unknown ioctl command.
  *
@@ -121,16 +133,24 @@ struct hugeslab_create {
 #define HUGESLAB_CREATE_NAMED	(1U << 0)
 /*
  * With NAMED only.  The pool lives with no file and no mapping holding it,
- * until %HUGESLAB_IOC_DESTROY.  Needs CAP_SYS_ADMIN.
+ * until %HUGESLAB_IOC_DESTROY, and holds the module meanwhile (rmmod fails
+ * with EWOULDBLOCK).  Needs CAP_SYS_ADMIN.  It is charged to the module
+ * cap and to the owner's memlock count (the one RLIMIT_MEMLOCK is checked
+ * against when that user creates pools), with no RLIMIT_MEMLOCK check at
+ * this CREATE: see "Persistent pools" in Documentation/hugeslab/design.rst.
  */
 #define HUGESLAB_CREATE_PERSISTENT	(1U << 1)
 /*
  * With NAMED only.  @uid and @gid (in the caller's user namespace) own the
  * pool and its node (HUGESLAB_POOL_DIR/NAME): the pool's owner_uid becomes
- * @uid.  Needs CAP_SYS_ADMIN unless @uid and @gid are the caller's own.
+ * @uid.  Needs CAP_SYS_ADMIN unless @uid is the caller's and @gid one of
+ * the caller's groups.  Without it: the creator's uid and gid.
  */
 #define HUGESLAB_CREATE_OWNER	(1U << 2)
-/* With NAMED only.  @mode (0 to 0777) is the node's mode; default 0600. */
+/*
+ * With NAMED only.  @mode (0 to 0777; 0 leaves the node to root) is the
+ * node's mode; default 0600.
+ */
 #define HUGESLAB_CREATE_MODE	(1U << 3)
 
 /**

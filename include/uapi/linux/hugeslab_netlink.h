@@ -85,7 +85,8 @@ enum hugeslab_nl_cmd {
  *	holds the pool (the creator's included)
  * @HUGESLAB_A_ATTACHER: nested: ATTACHER_PID and ATTACHER_UID
  * @HUGESLAB_A_ATTACHER_PID: u32: tgid that opened the file, as the reader
- *	of the dump sees it (0 when it is not visible there)
+ *	of the dump sees it (0 when it is not visible there); in events, as
+ *	the initial pid namespace sees it
  * @HUGESLAB_A_ATTACHER_UID: u32: its uid (in the init user ns)
  * @__HUGESLAB_A_MAX: number of attributes
  */

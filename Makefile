@@ -173,6 +173,7 @@ endif
 		$(S)$(DOCDIR)/examples/modules-load.d/hugeslab.conf
 	install -m 0644 packaging/hugeslab-memlock.conf $(S)$(DOCDIR)/examples/systemd/hugeslab-memlock.conf
 	install -m 0644 packaging/hugeslab-nbd.service $(S)$(DOCDIR)/examples/systemd/hugeslab-nbd.service
+	install -m 0644 packaging/hugeslab-pools.service packaging/pools.conf $(S)$(DOCDIR)/examples/systemd/
 	install -m 0644 packaging/limits.d/hugeslab.conf $(S)$(DOCDIR)/examples/limits.d/hugeslab.conf
 	install -m 0644 $(DOCS) $(S)$(DOCDIR)/
 

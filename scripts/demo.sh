@@ -178,7 +178,7 @@ echo "  - Shmem during the run. Logs: $OUT"
 # servers (hugeslab-nbd's line says where its pool came from), the table,
 # the depth reached and the goals.
 nbd_table() {
-	grep -E '^(- (where|module|sizes|loopback TCP|hugeslab-nbd|nbd-server|nbdkit|qemu-nbd|kernel|file):|\||Queue depth)' "$1/results.md"
+	grep -E '^(- (where|module|sizes|loopback TCP[^:]*|hugeslab-nbd|nbd-server|nbdkit|qemu-nbd|kernel|file):|\||Queue depth)' "$1/results.md"
 	grep -A4 '^Goals' "$1/results.md" || true
 	if grep -q '| no' "$1/results.md"; then
 		echo "demo: NBD data verification failed, see $1" >&2

@@ -26,7 +26,6 @@
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/mm.h>
-#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -338,9 +337,12 @@ void hugeslab_pool_publish(struct hugeslab_pool *pool,
 	pool->live = true;
 	pool->node = node;
 	list_add_tail(&creator->entry, &pool->attachers);
+	/*
+	 * The backing file holds the module (hugeslab_backing_create()), so
+	 * this reference also makes rmmod fail while the pool exists.
+	 */
 	if (pool->flags & HUGESLAB_CREATE_PERSISTENT) {
 		get_file(pool->backing);
-		__module_get(THIS_MODULE);
 		pool->persistent = true;
 	}
 	mutex_unlock(&pools_lock);
@@ -371,6 +373,31 @@ struct hugeslab_node *hugeslab_pool_unregister(struct hugeslab_pool *pool)
 	return node;
 }
 
+/*
+ * The live pool named @name, or with the node @devt when @name is NULL,
+ * with @att attached and a reference on its backing file; else @err.
+ */
+static struct hugeslab_pool *pool_get(const char *name, dev_t devt,
+				      struct hugeslab_attacher *att, int err)
+{
+	struct hugeslab_pool *p, *found = ERR_PTR(err);
+
+	mutex_lock(&pools_lock);
+	list_for_each_entry(p, &pools, list) {
+		if (!p->live || (name ? !p->name[0] || strcmp(p->name, name) :
+				 !p->node || hugeslab_node_devt(p->node) != devt))
+			continue;
+		/* The file cannot be freed: its release needs the lock. */
+		if (hugeslab_get_file_unless_zero(p->backing)) {
+			attach_locked(p, att);
+			found = p;
+		}
+		break;
+	}
+	mutex_unlock(&pools_lock);
+	return found;
+}
+
 /**
  * hugeslab_pool_get_by_name() - find a live pool and attach a file to it
  * @name: NUL-terminated name
@@ -386,21 +413,7 @@ struct hugeslab_node *hugeslab_pool_unregister(struct hugeslab_pool *pool)
 struct hugeslab_pool *hugeslab_pool_get_by_name(const char *name,
 						struct hugeslab_attacher *att)
 {
-	struct hugeslab_pool *p, *found = ERR_PTR(-ENOENT);
-
-	mutex_lock(&pools_lock);
-	list_for_each_entry(p, &pools, list) {
-		if (p->live && p->name[0] && !strcmp(p->name, name)) {
-			/* The file cannot be freed: its release needs the lock. */
-			if (hugeslab_get_file_unless_zero(p->backing)) {
-				attach_locked(p, att);
-				found = p;
-			}
-			break;
-		}
-	}
-	mutex_unlock(&pools_lock);
-	return found;
+	return pool_get(name, 0, att, -ENOENT);
 }
 
 /**
@@ -419,20 +432,7 @@ struct hugeslab_pool *hugeslab_pool_get_by_name(const char *name,
 struct hugeslab_pool *hugeslab_pool_get_by_devt(dev_t devt,
 						struct hugeslab_attacher *att)
 {
-	struct hugeslab_pool *p, *found = ERR_PTR(-ENXIO);
-
-	mutex_lock(&pools_lock);
-	list_for_each_entry(p, &pools, list) {
-		if (p->live && p->node && hugeslab_node_devt(p->node) == devt) {
-			if (hugeslab_get_file_unless_zero(p->backing)) {
-				attach_locked(p, att);
-				found = p;
-			}
-			break;
-		}
-	}
-	mutex_unlock(&pools_lock);
-	return found;
+	return pool_get(NULL, devt, att, -ENXIO);
 }
 
 /**
@@ -471,9 +471,9 @@ static bool pool_busy_locked(struct hugeslab_pool *pool,
  * @args: the request, checked
  * @own: the pool of the calling file, or NULL
  *
- * The name and node go at once; the registry's references on the backing
- * file and the module are dropped, so the pool is freed by whichever
- * holder goes last, or here if there is none.
+ * The name and node go at once; the registry's reference on the backing
+ * file (and so on the module) is dropped, so the pool is freed by
+ * whichever holder goes last, or here if there is none.
  *
  * Return: 0, -ENOENT for no such name, -EINVAL for a pool that is not
  * persistent, -EPERM unless owner or CAP_SYS_ADMIN, -EBUSY while other
@@ -517,8 +517,6 @@ int hugeslab_pool_destroy(const struct hugeslab_destroy *args,
 	mutex_unlock(&pools_lock);
 
 	hugeslab_node_remove(node);
-	/* The caller's file holds the module across this put. */
-	module_put(THIS_MODULE);
 	fput(pool->backing);
 	return 0;
 }

@@ -67,7 +67,7 @@ struct hugeslab_attacher {
  *	under the registry lock
  * @node: the pool's device node while its name is registered, under the
  *	registry lock
- * @persistent: the registry holds a reference on @backing and one on the
+ * @persistent: the registry holds a reference on @backing, and so on the
  *	module (%HUGESLAB_CREATE_PERSISTENT until DESTROY), under the
  *	registry lock
  * @destroyed: DESTROYed while holders kept it; it has no name or node
@@ -137,6 +137,7 @@ struct hugeslab_node *hugeslab_node_add(struct hugeslab_pool *pool,
 					kuid_t uid, kgid_t gid, umode_t mode);
 void hugeslab_node_remove(struct hugeslab_node *node);
 dev_t hugeslab_node_devt(const struct hugeslab_node *node);
+bool hugeslab_node_devt_ours(dev_t devt);
 int hugeslab_node_init(const struct file_operations *fops);
 void hugeslab_node_exit(void);
 

@@ -68,35 +68,27 @@ static void hugeslab_file_free(struct hugeslab_file *hf)
 	kfree(hf);
 }
 
-static int hugeslab_open(struct inode *inode, struct file *file)
-{
-	struct hugeslab_file *hf = hugeslab_file_alloc();
-
-	if (!hf)
-		return -ENOMEM;
-	file->private_data = hf;
-	return 0;
-}
-
 /*
  * Opening HUGESLAB_POOL_DIR/NAME attaches to the pool, as ATTACH does
  * without its uid check: the node's permissions, which the VFS checked,
  * are the access control.  O_RDONLY gives a read-only handle.
  */
-static int hugeslab_node_open(struct inode *inode, struct file *file)
+static int hugeslab_open(struct inode *inode, struct file *file)
 {
 	struct hugeslab_file *hf = hugeslab_file_alloc();
 	struct hugeslab_pool *pool;
 
 	if (!hf)
 		return -ENOMEM;
-	pool = hugeslab_pool_get_by_devt(inode->i_rdev, &hf->att);
-	if (IS_ERR(pool)) {
-		hugeslab_file_free(hf);
-		return PTR_ERR(pool);
+	if (hugeslab_node_devt_ours(inode->i_rdev)) {
+		pool = hugeslab_pool_get_by_devt(inode->i_rdev, &hf->att);
+		if (IS_ERR(pool)) {
+			hugeslab_file_free(hf);
+			return PTR_ERR(pool);
+		}
+		hf->rdonly = !(file->f_mode & FMODE_WRITE);
+		hf->pool = pool;
 	}
-	hf->rdonly = !(file->f_mode & FMODE_WRITE);
-	hf->pool = pool;
 	file->private_data = hf;
 	return 0;
 }
@@ -336,21 +328,10 @@ static int hugeslab_mmap(struct file *file, struct vm_area_struct *vma)
 	return hugeslab_backing_mmap(pool, vma);
 }
 
+/* For /dev/hugeslab and every node of HUGESLAB_POOL_DIR alike. */
 static const struct file_operations hugeslab_fops = {
 	.owner			= THIS_MODULE,
 	.open			= hugeslab_open,
-	.release		= hugeslab_release,
-	.unlocked_ioctl		= hugeslab_ioctl,
-	.compat_ioctl		= compat_ptr_ioctl,
-	.mmap			= hugeslab_mmap,
-	.get_unmapped_area	= thp_get_unmapped_area,
-	.llseek			= noop_llseek,
-};
-
-/* HUGESLAB_POOL_DIR/NAME: the same file, attached at open. */
-static const struct file_operations hugeslab_node_fops = {
-	.owner			= THIS_MODULE,
-	.open			= hugeslab_node_open,
 	.release		= hugeslab_release,
 	.unlocked_ioctl		= hugeslab_ioctl,
 	.compat_ioctl		= compat_ptr_ioctl,
@@ -379,7 +360,7 @@ static int __init hugeslab_init(void)
 	ret = hugeslab_nl_init();
 	if (ret)
 		goto backing_exit;
-	ret = hugeslab_node_init(&hugeslab_node_fops);
+	ret = hugeslab_node_init(&hugeslab_fops);
 	if (ret)
 		goto nl_exit;
 	ret = misc_register(&hugeslab_misc);

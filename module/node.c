@@ -177,6 +177,17 @@ dev_t hugeslab_node_devt(const struct hugeslab_node *node)
 }
 
 /**
+ * hugeslab_node_devt_ours() - is @devt a pool's node
+ * @devt: device number of an inode being opened
+ *
+ * Return: true for the nodes' major, false for /dev/hugeslab.
+ */
+bool hugeslab_node_devt_ours(dev_t devt)
+{
+	return MAJOR(devt) == MAJOR(node_base);
+}
+
+/**
  * hugeslab_node_init() - register the class and the device numbers
  * @fops: file operations of every node
  *

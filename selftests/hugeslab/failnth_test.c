@@ -14,15 +14,7 @@
 
 static int get_fail_nth(void)
 {
-	FILE *f = fopen(FAIL_NTH, "r");
-	int n = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	return read_long(FAIL_NTH);
 }
 
 static int count_fds(void)

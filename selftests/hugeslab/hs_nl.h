@@ -330,7 +330,41 @@ struct hsnl_pool {
 	uint64_t ctime_ns;
 	uint64_t node_slabs;	/* sum over the NODE list */
 	int nr_nodes;
+	uint32_t flags;		/* POOL_FLAGS */
+	int destroyed;		/* POOL_DESTROYED present */
+	int nr_attachers;	/* ATTACHER entries, the first 8 kept below */
+	uint32_t attacher_pid[8], attacher_uid[8];
 };
+
+/* Walk the nested entries of @list, parsing each into @tb for @fn. */
+static inline void hsnl_nested(const struct nlattr *list,
+			       void (*fn)(struct hsnl_pool *p,
+					  struct nlattr **tb),
+			       struct hsnl_pool *p)
+{
+	struct nlattr *n = hsnl_data(list);
+	int rem = list->nla_len - NLA_HDRLEN;
+	struct nlattr *tb[HUGESLAB_A_MAX + 1];
+
+	while (rem >= NLA_HDRLEN && n->nla_len >= NLA_HDRLEN) {
+		hsnl_parse(hsnl_data(n), n->nla_len - NLA_HDRLEN, tb,
+			   HUGESLAB_A_MAX);
+		fn(p, tb);
+		rem -= NLA_ALIGN(n->nla_len);
+		n = (struct nlattr *)((char *)n + NLA_ALIGN(n->nla_len));
+	}
+}
+
+static inline void hsnl_attacher_from(struct hsnl_pool *p, struct nlattr **tb)
+{
+	if (p->nr_attachers < 8) {
+		p->attacher_pid[p->nr_attachers] =
+			hsnl_u32(tb[HUGESLAB_A_ATTACHER_PID]);
+		p->attacher_uid[p->nr_attachers] =
+			hsnl_u32(tb[HUGESLAB_A_ATTACHER_UID]);
+	}
+	p->nr_attachers++;
+}
 
 static inline void hsnl_pool_from(struct hsnl_pool *p, struct nlattr **tb)
 {
@@ -348,6 +382,10 @@ static inline void hsnl_pool_from(struct hsnl_pool *p, struct nlattr **tb)
 	p->mappings = hsnl_u32(tb[HUGESLAB_A_POOL_MAPPINGS]);
 	p->dmabufs = hsnl_u32(tb[HUGESLAB_A_POOL_DMABUFS]);
 	p->ctime_ns = hsnl_u64(tb[HUGESLAB_A_POOL_CTIME_NS]);
+	p->flags = hsnl_u32(tb[HUGESLAB_A_POOL_FLAGS]);
+	p->destroyed = !!tb[HUGESLAB_A_POOL_DESTROYED];
+	if (tb[HUGESLAB_A_POOL_ATTACHERS])
+		hsnl_nested(tb[HUGESLAB_A_POOL_ATTACHERS], hsnl_attacher_from, p);
 	if (tb[HUGESLAB_A_POOL_NODES]) {
 		struct nlattr *n = hsnl_data(tb[HUGESLAB_A_POOL_NODES]);
 		int rem = tb[HUGESLAB_A_POOL_NODES]->nla_len - NLA_HDRLEN;

@@ -111,18 +111,24 @@ static inline int hs_wait_pinned(uint64_t want, int ms)
 
 #define HS_CAP_PARAM	"/sys/module/hugeslab/parameters/max_pinned_mb"
 
+/* The number a sysfs or proc file holds, or -1. */
+static inline long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
 /* The module-wide cap in MiB, or -1. */
 static inline int read_cap_mb(void)
 {
-	FILE *f = fopen(HS_CAP_PARAM, "r");
-	int mb = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &mb) != 1)
-			mb = -1;
-		fclose(f);
-	}
-	return mb;
+	return read_long(HS_CAP_PARAM);
 }
 
 /* Set the module-wide cap in MiB; 0 or -1. */

@@ -52,19 +52,6 @@ static const char *const counters[] = {
 
 #define NR_COUNTERS	ARRAY_SIZE(counters)
 
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 static int write_long(const char *path, long v)
 {
 	FILE *f = fopen(path, "w");

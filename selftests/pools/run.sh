@@ -35,8 +35,8 @@ PL=$OUT/payload
 rm -rf "$PL"
 mkdir -p "$PL" "$OUT/bin"
 
-# The library make check built, else one of our own from the same tree.
-LIBHS=$TOP/userspace/build/libhugeslab.a
+# The library make check built (or $LIBHS), else one of our own.
+LIBHS=${LIBHS:-$TOP/userspace/build/libhugeslab.a}
 if [[ ! -f $LIBHS ]]; then
 	make -s -C "$TOP/userspace" B="$OUT/lib" "$OUT/lib/libhugeslab.a"
 	LIBHS=$OUT/lib/libhugeslab.a

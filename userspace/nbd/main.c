@@ -110,6 +110,8 @@ static void sum_stats(struct server *s, struct worker_stats *t)
 		t->stalls += st.stalls;
 		t->small_stalls += st.small_stalls;
 		t->unfixed += st.unfixed;
+		t->payloads += st.payloads;
+		t->payload_recvs += st.payload_recvs;
 		/* Per worker: what one ring had in flight at once. */
 		if (st.peak[NBD_LARGE] > t->peak[NBD_LARGE])
 			t->peak[NBD_LARGE] = st.peak[NBD_LARGE];
@@ -414,7 +416,7 @@ static void summary(struct server *s, const struct worker_stats *tp,
 {
 	const struct worker_stats t = *tp;
 
-	fprintf(stderr, "hugeslab-nbd: summary: %.1f s, %llu connections, %llu requests, read %.1f MiB, written %.1f MiB, %llu flushes, %llu error replies, %llu closed for bad input (%llu in handshake), %llu waits for pool buffers (%llu for small buffers), at most %llu small and %llu 2 MiB requests holding buffers at once in one worker, %llu disk I/Os not on fixed buffers, %llu zero-copy sends (%llu copied by the kernel), %llu copied sends, %llu buffers held at exit\n",
+	fprintf(stderr, "hugeslab-nbd: summary: %.1f s, %llu connections, %llu requests, read %.1f MiB, written %.1f MiB, %llu flushes, %llu error replies, %llu closed for bad input (%llu in handshake), %llu waits for pool buffers (%llu for small buffers), at most %llu small and %llu 2 MiB requests holding buffers at once in one worker, %llu disk I/Os not on fixed buffers, %llu write payloads in %llu receives, %llu zero-copy sends (%llu copied by the kernel), %llu copied sends, %llu buffers held at exit\n",
 		secs, (unsigned long long)t.conns, (unsigned long long)t.reqs,
 		(double)t.rd_bytes / 1048576.0, (double)t.wr_bytes / 1048576.0,
 		(unsigned long long)t.flushes, (unsigned long long)t.errors,
@@ -422,6 +424,7 @@ static void summary(struct server *s, const struct worker_stats *tp,
 		(unsigned long long)s->hs.closed_bad, (unsigned long long)t.stalls,
 		(unsigned long long)t.small_stalls, (unsigned long long)t.peak[NBD_SMALL],
 		(unsigned long long)t.peak[NBD_LARGE], (unsigned long long)t.unfixed,
+		(unsigned long long)t.payloads, (unsigned long long)t.payload_recvs,
 		(unsigned long long)t.zc_sends, (unsigned long long)t.zc_copied,
 		(unsigned long long)t.copy_sends, (unsigned long long)t.bufs_held);
 }

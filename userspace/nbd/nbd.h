@@ -71,6 +71,8 @@ struct worker_stats {
 	/* most requests holding buffers of each class at once */
 	uint64_t peak[NBD_CLASSES];
 	uint64_t unfixed;	/* disk I/Os not on registered fixed buffers */
+	uint64_t payloads;	/* WRITE payloads received into pool buffers */
+	uint64_t payload_recvs;	/* ... in this many receive completions */
 };
 
 struct worker;

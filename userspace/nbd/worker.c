@@ -15,7 +15,8 @@
  *	     both: each class has its own pool, limits and queue of
  *	     waiters, so 4 KiB requests do not wait behind a 32 MiB one.
  *   payload RECVMSG straight into the pool buffers (a 32 MiB write fills
- *	     16 of them)
+ *	     16 of them), woken only once the payload, or 1 MiB of it, is
+ *	     queued on the socket (SO_RCVLOWAT, set_lowat())
  *   disk    WRITE_FIXED / READ_FIXED from/into the same buffers, on the
  *	     pool registered as fixed buffers, O_DIRECT; FUA writes carry
  *	     RWF_DSYNC so their completion means stable
@@ -71,6 +72,7 @@
 #define RING_CQ		4096
 #define STALL_RETRY_NS	5000000LL
 #define STOP_GRACE_S	10	/* at shutdown, for payloads that never come */
+#define RCVLOWAT_MAX	(1U << 20)	/* see set_lowat() */
 
 /* Linux 6.2 uapi; liburing 2.3's own copy of the header predates them. */
 #ifndef IORING_SEND_ZC_REPORT_USAGE
@@ -116,6 +118,7 @@ struct conn {
 	unsigned int id;
 	uint8_t hdr[NBD_REQ_LEN];
 	unsigned int hdr_got;
+	int lowat;			/* SO_RCVLOWAT set on @fd, 0: default */
 	bool recv_busy;			/* a header, payload or drain recv */
 	bool hdr_wait;			/* ... and it is a header recv */
 	bool sending;
@@ -440,12 +443,39 @@ static void conn_setup(struct worker *w, struct conn *c)
 
 /* ---- receive ---- */
 
+/*
+ * Wake the receive for @want bytes only once that many are queued. The
+ * socket's poll reports it readable only at SO_RCVLOWAT bytes (or at EOF,
+ * an error, or TCP memory pressure), so a 1 MiB payload arriving in 64 KiB
+ * segments costs one wake-up and one copy instead of one per segment;
+ * measured on 1 MiB sequential writes it halved the io_uring task-work
+ * runs per request (nbd.rst, "Receiving a payload"). @want is never more than
+ * the receive still needs, so the bytes the client must send always reach
+ * it, and at most RCVLOWAT_MAX: Linux grows the receive buffer to hold the
+ * mark. The receives that use it take no MSG_WAITALL: the kernel's retry
+ * of a short MSG_WAITALL receive would wait for the whole mark again, not
+ * for what is left.
+ */
+static void set_lowat(struct conn *c, uint64_t want)
+{
+	int v = want < RCVLOWAT_MAX ? (int)want : (int)RCVLOWAT_MAX;
+
+	if (v < 1)
+		v = 1;
+	if (v == c->lowat)
+		return;
+	/* Only a hint: on failure the receive just wakes up earlier. */
+	if (!setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)))
+		c->lowat = v;
+}
+
 static void submit_hdr(struct conn *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(c->w);
 
+	set_lowat(c, NBD_REQ_LEN - c->hdr_got);
 	io_uring_prep_recv(sqe, c->fd, c->hdr + c->hdr_got,
-			   NBD_REQ_LEN - c->hdr_got, MSG_WAITALL);
+			   NBD_REQ_LEN - c->hdr_got, 0);
 	set_ud(sqe, c, T_HDR);
 	c->ops++;
 	c->recv_busy = true;
@@ -464,9 +494,21 @@ static void submit_msg(struct conn *c, struct req *q, unsigned int t)
 {
 	struct io_uring_sqe *sqe = get_sqe(c->w);
 
-	if (t == T_PAYLOAD)
-		io_uring_prep_recvmsg(sqe, c->fd, &q->msg, MSG_WAITALL);
-	else
+	if (t == T_PAYLOAD) {
+		uint64_t left = 0;
+		size_t i;
+
+		for (i = 0; i < q->msg.msg_iovlen; i++)
+			left += q->msg.msg_iov[i].iov_len;
+		set_lowat(c, left);
+		io_uring_prep_recvmsg(sqe, c->fd, &q->msg, 0);
+		/*
+		 * Poll first (Linux 5.19): no copy of the few segments queued
+		 * at submission, then another receive for the rest; one
+		 * receive once the mark is reached.
+		 */
+		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+	} else
 		io_uring_prep_sendmsg(sqe, c->fd, &q->msg, MSG_NOSIGNAL | MSG_WAITALL);
 	set_ud(sqe, t == T_PAYLOAD ? (void *)q : (void *)c, t);
 	c->ops++;
@@ -713,6 +755,7 @@ static void submit_drain(struct conn *c)
 	struct io_uring_sqe *sqe = get_sqe(c->w);
 	uint32_t n = c->drain_left < DRAIN_SIZE ? (uint32_t)c->drain_left : DRAIN_SIZE;
 
+	set_lowat(c, n);
 	io_uring_prep_recv(sqe, c->fd, c->drain, n, 0);
 	set_ud(sqe, c, T_DRAIN);
 	c->ops++;
@@ -831,11 +874,13 @@ static void on_payload(struct req *q, int res)
 			conn_maybe_free(c);
 		return;
 	}
+	STAT_ADD(c->w, payload_recvs, 1);
 	if (!msg_advance(q, (size_t)res)) {
 		submit_msg(c, q, T_PAYLOAD);
 		c->recv_busy = true;
 		return;
 	}
+	STAT_ADD(c->w, payloads, 1);
 	submit_disk(c->w, q);
 	conn_read_next(c);
 }
@@ -1357,6 +1402,8 @@ void worker_read_stats(const struct worker *w, struct worker_stats *st)
 	st->peak[NBD_LARGE] = __atomic_load_n(&w->st.peak[NBD_LARGE], __ATOMIC_RELAXED);
 	st->peak[NBD_SMALL] = __atomic_load_n(&w->st.peak[NBD_SMALL], __ATOMIC_RELAXED);
 	st->unfixed = __atomic_load_n(&w->st.unfixed, __ATOMIC_RELAXED);
+	st->payloads = __atomic_load_n(&w->st.payloads, __ATOMIC_RELAXED);
+	st->payload_recvs = __atomic_load_n(&w->st.payload_recvs, __ATOMIC_RELAXED);
 	st->zc_sends = __atomic_load_n(&w->st.zc_sends, __ATOMIC_RELAXED);
 	st->copy_sends = __atomic_load_n(&w->st.copy_sends, __ATOMIC_RELAXED);
 	st->zc_copied = __atomic_load_n(&w->st.zc_copied, __ATOMIC_RELAXED);

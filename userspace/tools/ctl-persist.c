@@ -213,6 +213,8 @@ const char *create_strerror(int e)
 		return "persistent pools, and pools for another owner, need CAP_SYS_ADMIN (or RLIMIT_MEMLOCK is 0 without CAP_IPC_LOCK)";
 	case EINVAL:
 		return "refused by the module: NUMA node offline, size above the machine's memory, or a module without persistent pools";
+	case ENOSPC:
+		return "no free device node: the module's limit of named pools with a node is reached";
 	case EINTR:
 		return "interrupted by a fatal signal while the slabs were allocated";
 	case ENOTTY:

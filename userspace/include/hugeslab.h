@@ -36,7 +36,7 @@ extern "C" {
 #define HS_VERSION_MAJOR	0
 #define HS_VERSION_MINOR	1
 
-/* Every buffer starts on a 4 KiB boundary; metadata is kept per 4 KiB page. */
+/* Every buffer starts on a 4 KiB boundary. */
 #define HS_ALIGN_SHIFT		12
 #define HS_ALIGN		(1UL << HS_ALIGN_SHIFT)
 #define HS_SLAB_SIZE		(2UL << 20)
@@ -127,35 +127,72 @@ struct hs_pool_config {
 	uint64_t reserved[3];
 };
 
-/* Internal: per 4 KiB page of the pool. @ref is __HS_REF_NONE unless the
- * page starts a buffer. */
+/*
+ * Internal: one dense 8-byte entry per 2^shift bytes of the pool, where
+ * 2^shift (4 KiB to 2 MiB) is the largest power of two that divides every
+ * buffer's offset (struct hs_pool, __shift): pool offset >> shift is the
+ * entry's index. Eight entries share a cache line, and for buffers of
+ * 128 KiB, 1 MiB or 2 MiB consecutive buffers have consecutive entries
+ * instead of entries 4 KiB apart that all fall into one L1 set. @ref holds the reference count in its low
+ * 24 bits (__HS_REFS()) and the owner tag of the last get in its top 8, so
+ * one load validates a put, reads its count and names its tag. @stamp is
+ * the time of the last get in ms of CLOCK_MONOTONIC, modulo 2^32 (ages up
+ * to 49 days), read from the cache's clock (__hs_cache).
+ */
 struct __hs_meta {
 	uint32_t ref;
-	uint16_t tag;
-	uint16_t flags;
-	uint64_t stamp;
+	uint32_t stamp;
 };
 
-#define __HS_REF_NONE		0xffffffffU	/* page does not start a buffer */
-#define __HS_REF_QUARANTINE	0xfffffffeU	/* poison damaged, kept out */
-#define __HS_REF_MAX		0xfffff000U	/* refcount limit */
+#define __HS_REF_BITS		24
+#define __HS_REF_MASK		((1U << __HS_REF_BITS) - 1)
+#define __HS_REFS(w)		((w) & __HS_REF_MASK)
+#define __HS_TAG(w)		((w) >> __HS_REF_BITS)
+#define __HS_REF_NONE		0xffffffU	/* page does not start a buffer */
+#define __HS_REF_QUARANTINE	0xfffffeU	/* poison damaged, kept out */
+#define __HS_REF_MAX		0xfff000U	/* refcount limit */
 
-/* Internal: a per-thread cache, touched only by its thread. */
+/*
+ * Internal: a per-thread cache, touched only by its thread. The fields a
+ * get or put needs sit in its first line, copies of the pool's included,
+ * and @objs holds 32-bit page indices: half the bytes of pointers, and the
+ * index of a get is its metadata's index. @stamp is the time for the ages
+ * of the cache's gets, in ms of CLOCK_MONOTONIC: the library's clock
+ * thread stores the time into every cache every %__HS_CLOCK_MS (clock.c),
+ * so a get reads the clock with a load from a line it touches anyway
+ * instead of a clock_gettime() call, which costs more than the rest of the
+ * get (3.5-5 ns, measured).
+ */
+#define __HS_CLOCK_MS		2
+
 struct __hs_cache {
 	uint32_t len;
-	uint32_t size;
 	uint32_t cap;
-	uint32_t pad;
+	uint32_t stamp;
+	uint32_t pad0;
+	uintptr_t base;
+	struct __hs_meta *meta;
 	struct hs_stats_thread *st;
-	void *objs[];
+	uint32_t nmeta;
+	uint32_t shift;
+	uint32_t size;
+	uint32_t pad1;
+	uint32_t objs[];
 };
 
-/* Internal: per-thread state shared by all pools. */
+/*
+ * Internal: per-thread state shared by all pools. Initial-exec TLS: one
+ * %fs-relative load instead of a __tls_get_addr() call in -fPIC callers.
+ * The cost: libhugeslab.so takes static TLS (8 bytes), so a dlopen() of it
+ * after program start works only while glibc's static TLS surplus lasts
+ * (hundreds of bytes; fine unless many such libraries are dlopen()ed).
+ */
 struct __hs_tls {
 	uint32_t slot;	/* thread slot, 0 while unassigned or none free */
 	uint32_t tag;	/* owner tag for hs_get() */
 };
-extern __thread struct __hs_tls __hs_tls;
+extern __thread struct __hs_tls __hs_tls
+	__attribute__((tls_model("initial-exec")));
 
 /**
  * struct hs_pool - a buffer pool
@@ -169,6 +206,8 @@ struct hs_pool {
 	struct __hs_meta *__meta;
 	uint32_t __waiters;
 	uint32_t __flags;
+	uint32_t __shift;
+	uint32_t __pad;
 	struct __hs_cache *__cache[HS_MAX_THREADS];
 };
 
@@ -296,11 +335,19 @@ void hs_pool_config_init(struct hs_pool_config *cfg);
  * 4 KiB boundary, and creates the statistics region. Not for the data path.
  *
  * The library's own data-path structures are locked in memory too, so that
- * a get or put never takes a major fault: the buffer metadata (16 bytes per
- * 4 KiB of pool, kept in the statistics file, so in /dev/shm by default),
- * the shared store (4 bytes per buffer and 1 bit per 4 KiB) and each
+ * a get or put never takes a major fault: the buffer metadata (8 bytes per
+ * 4 KiB of pool or less: per 2^n bytes, the largest power of two dividing
+ * every buffer's offset; kept in the statistics file, so in /dev/shm by
+ * default), the shared store (4 bytes per buffer and 1 bit per metadata
+ * entry) and each
  * thread's cache (one page or so, made on the thread's first get). They
  * count against RLIMIT_MEMLOCK like the fallback backends' buffers.
+ *
+ * While any pool exists, the library runs one thread of its own, the clock
+ * thread: every %__HS_CLOCK_MS ms it stores the time into each thread
+ * cache, so that a get records its time without reading a clock (which
+ * would cost more than the rest of the get). It blocks all signals and
+ * ends with the last hs_pool_destroy(); it is not copied by fork(2).
  *
  * A %HS_POOL_DEBUG pool also keeps freed buffers in a FIFO quarantine of
  * @cfg->quarantine entries before reuse (see struct hs_pool_config), so
@@ -316,7 +363,8 @@ void hs_pool_config_init(struct hs_pool_config *cfg);
  * another release's hugeslab.h fails here, cleanly, instead of corrupting
  * pools. hs_pool_attach() checks the same.
  *
- * Return: the pool, or NULL with errno set: ENOEXEC when the caller was
+ * Return: the pool, or NULL with errno set: EAGAIN when the clock thread
+ * cannot be started (pthread_create(3)); ENOEXEC when the caller was
  * compiled against a hugeslab.h whose structure layout differs from this
  * library's (rebuild it against the installed header);
  * EINVAL for a bad configuration
@@ -792,7 +840,7 @@ int hs_pool_is_peer(const struct hs_pool *pool);
  * one 64-bit fingerprint; the library compares it with its own. Bump
  * __HS_LAYOUT_VERSION when a field keeps its place but changes meaning.
  */
-#define __HS_LAYOUT_VERSION	1
+#define __HS_LAYOUT_VERSION	2
 
 static inline uint64_t __hs_mix(uint64_t h, uint64_t v)
 {
@@ -811,16 +859,24 @@ static inline uint64_t __hs_layout(void)
 	h = __hs_mix(h, offsetof(struct hs_pool, __meta));
 	h = __hs_mix(h, offsetof(struct hs_pool, __waiters));
 	h = __hs_mix(h, offsetof(struct hs_pool, __flags));
+	h = __hs_mix(h, offsetof(struct hs_pool, __shift));
 	h = __hs_mix(h, offsetof(struct hs_pool, __cache));
 	h = __hs_mix(h, sizeof(struct __hs_meta));
 	h = __hs_mix(h, offsetof(struct __hs_meta, ref));
-	h = __hs_mix(h, offsetof(struct __hs_meta, tag));
 	h = __hs_mix(h, offsetof(struct __hs_meta, stamp));
+	h = __hs_mix(h, __HS_REF_BITS);
+	h = __hs_mix(h, __HS_CLOCK_MS);
 	h = __hs_mix(h, sizeof(struct __hs_cache));
 	h = __hs_mix(h, offsetof(struct __hs_cache, len));
 	h = __hs_mix(h, offsetof(struct __hs_cache, cap));
+	h = __hs_mix(h, offsetof(struct __hs_cache, stamp));
+	h = __hs_mix(h, offsetof(struct __hs_cache, base));
+	h = __hs_mix(h, offsetof(struct __hs_cache, meta));
 	h = __hs_mix(h, offsetof(struct __hs_cache, st));
+	h = __hs_mix(h, offsetof(struct __hs_cache, nmeta));
+	h = __hs_mix(h, offsetof(struct __hs_cache, shift));
 	h = __hs_mix(h, offsetof(struct __hs_cache, objs));
+	h = __hs_mix(h, sizeof(((struct __hs_cache *)0)->objs[0]));
 	h = __hs_mix(h, sizeof(struct __hs_tls));
 	h = __hs_mix(h, offsetof(struct __hs_tls, slot));
 	h = __hs_mix(h, offsetof(struct __hs_tls, tag));
@@ -874,31 +930,31 @@ static inline void __hs_count(uint64_t *c, uint64_t n)
 }
 
 /*
- * Timestamp of a get: CLOCK_MONOTONIC_COARSE in ns, a vDSO read of the
- * kernel's tick-granular clock (resolution 1/HZ, typically 1-4 ms), several
- * times cheaper than rdtsc or the fine clock.
+ * Metadata index of @buf in a pool at @base with entries of 2^@shift bytes;
+ * a pointer below @base or not on an entry boundary gives an index above
+ * any pool's entry count.
  */
-static inline uint64_t __hs_stamp(void)
+static inline uint64_t __hs_page_of(uintptr_t base, unsigned int shift,
+				    const void *buf)
 {
-	struct timespec ts;
+	uint64_t off = (uintptr_t)buf - base;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	/* Rotated, a misaligned offset has high bits set: one compare. */
+	return (off >> shift) | (off << ((64 - shift) & 63));
 }
 
 static inline struct __hs_meta *__hs_meta_of(const struct hs_pool *pool,
 					     const void *buf)
 {
-	return &pool->__meta[((uintptr_t)buf - pool->__base) >> HS_ALIGN_SHIFT];
+	return &pool->__meta[((uintptr_t)buf - pool->__base) >> pool->__shift];
 }
 
-/* The buffer is privately owned (it came from our cache): plain stores. */
+/* A get's metadata: the buffer is privately owned, so plain stores. */
 static inline void __hs_meta_take(struct __hs_meta *m, unsigned int tag,
-				  uint64_t stamp)
+				  uint32_t stamp)
 {
-	__hs_store(&m->tag, (uint16_t)tag);
 	__hs_store(&m->stamp, stamp);
-	__hs_store(&m->ref, 1U);
+	__hs_store(&m->ref, ((uint32_t)tag << __HS_REF_BITS) | 1U);
 }
 
 /**
@@ -912,6 +968,11 @@ static inline void __hs_meta_take(struct __hs_meta *m, unsigned int tag,
  * before it. Its content is zero on first use and whatever the last user
  * left afterwards (%HS_POISON_BYTE in debug pools). Never blocks.
  *
+ * The timestamp is CLOCK_MONOTONIC in ms as the library's clock thread
+ * last stored it in the thread's cache, at most %__HS_CLOCK_MS ms ago (a
+ * get from the shared store reads the clock itself): ages are exact to
+ * 1 ms plus that, idle threads included.
+ *
  * Return: the buffer, or NULL with errno set: ENOBUFS when the pool is
  * empty, EINVAL for a NULL pool or bad tag, ECHILD in a child after fork(2).
  */
@@ -923,11 +984,11 @@ static inline void *hs_get_tagged(struct hs_pool *pool, unsigned int tag)
 		return __hs_get_slow(pool, tag);
 	c = pool->__cache[__hs_tls.slot];
 	if (__hs_likely(c != NULL && c->len != 0)) {
-		void *buf = c->objs[--c->len];
+		uint32_t idx = c->objs[--c->len];
 
-		__hs_meta_take(__hs_meta_of(pool, buf), tag, __hs_stamp());
+		__hs_meta_take(&c->meta[idx], tag, __hs_load(&c->stamp));
 		__hs_count(&c->st->tag_gets[tag], 1);
-		return buf;
+		return (void *)(c->base + ((uintptr_t)idx << c->shift));
 	}
 	return __hs_get_slow(pool, tag);
 }
@@ -964,16 +1025,23 @@ static inline int hs_get_bulk(struct hs_pool *pool, void **bufs,
 		return __hs_get_bulk_slow(pool, bufs, n, tag);
 	c = pool->__cache[__hs_tls.slot];
 	if (__hs_likely(c != NULL && n <= c->len)) {
-		uint64_t stamp = __hs_stamp();
-		unsigned int i, len = c->len;
+		const uint32_t *src = c->objs + c->len - n;
+		uint32_t word = ((uint32_t)tag << __HS_REF_BITS) | 1U;
+		struct __hs_meta *meta = c->meta;
+		uintptr_t base = c->base;
+		uint32_t stamp = __hs_load(&c->stamp);
+		unsigned int i, shift = c->shift;
 
+		/* Two loops: a pointer conversion the compiler vectorises,
+		 * then the metadata stores, which no load depends on. */
+		for (i = 0; i < n; i++)
+			bufs[i] = (void *)(base +
+					   ((uintptr_t)src[n - 1 - i] << shift));
 		for (i = 0; i < n; i++) {
-			void *buf = c->objs[--len];
-
-			__hs_meta_take(__hs_meta_of(pool, buf), tag, stamp);
-			bufs[i] = buf;
+			__hs_store(&meta[src[i]].stamp, stamp);
+			__hs_store(&meta[src[i]].ref, word);
 		}
-		c->len = len;
+		c->len -= n;
 		__hs_count(&c->st->tag_gets[tag], n);
 		return 0;
 	}
@@ -985,20 +1053,21 @@ static inline int hs_get_bulk(struct hs_pool *pool, void **bufs,
  * without an atomic read-modify-write: the caller holds a reference and sees
  * a count of 1, so it is the only holder and nobody can legally race it.
  */
-static inline int __hs_put_cached(struct hs_pool *pool, struct __hs_cache *c,
-				  void *buf)
+static inline int __hs_put_cached(struct __hs_cache *c, void *buf)
 {
-	uintptr_t off = (uintptr_t)buf - pool->__base;
+	uint64_t idx = __hs_page_of(c->base, c->shift, buf);
 	struct __hs_meta *m;
+	uint32_t w;
 
-	if (__hs_unlikely(off >= pool->__size || (off & (HS_ALIGN - 1))))
+	if (__hs_unlikely(idx >= c->nmeta))
 		return -1;
-	m = &pool->__meta[off >> HS_ALIGN_SHIFT];
-	if (__hs_unlikely(__atomic_load_n(&m->ref, __ATOMIC_ACQUIRE) != 1))
+	m = &c->meta[idx];
+	w = __atomic_load_n(&m->ref, __ATOMIC_ACQUIRE);
+	if (__hs_unlikely(__HS_REFS(w) != 1))
 		return -1;
-	__hs_count(&c->st->tag_puts[__hs_load(&m->tag) & (HS_MAX_TAGS - 1)], 1);
-	__hs_store(&m->ref, 0U);
-	c->objs[c->len++] = buf;
+	__hs_count(&c->st->tag_puts[__HS_TAG(w) & (HS_MAX_TAGS - 1)], 1);
+	__hs_store(&m->ref, w - 1);	/* count 0, the tag stays */
+	c->objs[c->len++] = (uint32_t)idx;
 	return 0;
 }
 
@@ -1029,7 +1098,7 @@ static inline int hs_put(struct hs_pool *pool, void *buf)
 		c = pool->__cache[__hs_tls.slot];
 		if (__hs_likely(c != NULL && c->len < c->cap &&
 				!__hs_load(&pool->__waiters)) &&
-		    __hs_likely(__hs_put_cached(pool, c, buf) == 0))
+		    __hs_likely(__hs_put_cached(c, buf) == 0))
 			return 0;
 	}
 	return __hs_put_slow(pool, buf);
@@ -1058,26 +1127,29 @@ static inline int hs_put_bulk(struct hs_pool *pool, void *const *bufs,
 		if (__hs_likely(c != NULL && c->len + n <= c->cap &&
 				!__hs_load(&pool->__waiters))) {
 			/*
-			 * As __hs_put_cached() per buffer, with the length in
-			 * a register and the per-tag counter added once per
-			 * run of equal tags: a counter bumped per buffer is a
-			 * chain of dependent loads and stores.
+			 * As __hs_put_cached() per buffer, with the cache's
+			 * fields in registers and the per-tag counter added
+			 * once per run of equal tags: a counter bumped per
+			 * buffer is a chain of dependent loads and stores.
 			 */
-			unsigned int len = c->len, run = 0, rtag = 0;
+			struct __hs_meta *meta = c->meta;
+			uint32_t *objs = c->objs + c->len;
+			uint32_t nmeta = c->nmeta, rtag = 0;
+			unsigned int run = 0, shift = c->shift;
+			uintptr_t base = c->base;
 
 			for (; i < n; i++) {
-				uintptr_t off = (uintptr_t)bufs[i] - pool->__base;
-				struct __hs_meta *m;
-				unsigned int tag;
+				uint64_t idx = __hs_page_of(base, shift,
+							    bufs[i]);
+				uint32_t w, tag;
 
-				if (__hs_unlikely(off >= pool->__size ||
-						  (off & (HS_ALIGN - 1))))
+				if (__hs_unlikely(idx >= nmeta))
 					break;
-				m = &pool->__meta[off >> HS_ALIGN_SHIFT];
-				if (__hs_unlikely(__atomic_load_n(&m->ref,
-						__ATOMIC_ACQUIRE) != 1))
+				w = __atomic_load_n(&meta[idx].ref,
+						    __ATOMIC_ACQUIRE);
+				if (__hs_unlikely(__HS_REFS(w) != 1))
 					break;
-				tag = __hs_load(&m->tag) & (HS_MAX_TAGS - 1);
+				tag = __HS_TAG(w) & (HS_MAX_TAGS - 1);
 				if (__hs_unlikely(tag != rtag)) {
 					if (run)
 						__hs_count(&c->st->tag_puts[rtag],
@@ -1086,12 +1158,12 @@ static inline int hs_put_bulk(struct hs_pool *pool, void *const *bufs,
 					run = 0;
 				}
 				run++;
-				__hs_store(&m->ref, 0U);
-				c->objs[len++] = bufs[i];
+				__hs_store(&meta[idx].ref, w - 1);
+				objs[i] = (uint32_t)idx;
 			}
 			if (run)
 				__hs_count(&c->st->tag_puts[rtag], run);
-			c->len = len;
+			c->len += i;
 		}
 	} else if (n) {
 		return __hs_put_slow(pool, NULL);
@@ -1124,10 +1196,10 @@ static inline int hs_ref(struct hs_pool *pool, void *buf)
 		uintptr_t off = (uintptr_t)buf - pool->__base;
 
 		if (__hs_likely(off < pool->__size &&
-				!(off & (HS_ALIGN - 1)))) {
+				!(off & ((1UL << pool->__shift) - 1)))) {
 			struct __hs_meta *m =
-				&pool->__meta[off >> HS_ALIGN_SHIFT];
-			uint32_t r = __hs_load(&m->ref);
+				&pool->__meta[off >> pool->__shift];
+			uint32_t r = __HS_REFS(__hs_load(&m->ref));
 
 			if (__hs_likely(r - 1 < __HS_REF_MAX - 1)) {
 				__atomic_fetch_add(&m->ref, 1, __ATOMIC_RELAXED);

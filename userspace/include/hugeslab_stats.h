@@ -49,17 +49,18 @@ extern "C" {
  * Live ages and per-tag counts need no cooperation from the owner: the
  * pool's buffer metadata itself lives in the region, at @meta_offset
  * (page aligned, after the thread slots), @meta_count entries of
- * @meta_size bytes, one per 4 KiB page of the pool, laid out as struct
+ * @meta_size bytes, one per 2^@meta_shift bytes of the pool, laid out as struct
  * hs_stats_meta. The owner's gets and puts write it in place, so a reader
  * mapping the file read-only sees every buffer's reference count, owner tag
- * and the time of its get (@meta_clock, normally CLOCK_MONOTONIC_COARSE,
- * which every process of the machine shares). hs_stats_meta_scan() below
- * turns it into counts. A region without metadata (an older library) has
- * @meta_offset 0.
+ * and the time of its get (@meta_clock, normally CLOCK_MONOTONIC,
+ * which every process of the machine shares, in ms modulo 2^32).
+ * hs_stats_meta_scan() below turns it into counts. A region without
+ * metadata (an older library) has @meta_offset 0. Version 1 had 16-byte
+ * entries with the stamp in ns; version 2 packs an entry into 8 bytes.
  */
 
 #define HS_STATS_MAGIC		0x54534853U	/* "HSST" little endian */
-#define HS_STATS_VERSION	1U
+#define HS_STATS_VERSION	2U
 #define HS_STATS_NAME_MAX	32
 #define HS_STATS_TAGS		32
 #define HS_STATS_TAG_NAME_MAX	24
@@ -101,9 +102,12 @@ extern "C" {
  *	<10 s, <100 s, <1000 s, older
  * @tag_names: names given with hs_tag_name(), NUL terminated, may be empty
  * @meta_offset: offset of the buffer metadata in the region, 0: none
- * @meta_count: entries of metadata, one per 4 KiB page of the pool
+ * @meta_count: entries of metadata, one per 2^@meta_shift bytes of the pool
  * @meta_size: bytes per entry, at least sizeof(struct hs_stats_meta)
  * @meta_clock: clockid_t of struct hs_stats_meta's @stamp
+ * @meta_shift: log2 of the pool bytes per entry (12 for 4 KiB; up to 21
+ *	for 2 MiB buffers), version 2
+ * @pad: 0
  */
 struct hs_stats_hdr {
 	uint32_t magic;
@@ -140,25 +144,40 @@ struct hs_stats_hdr {
 	uint64_t meta_count;
 	uint32_t meta_size;
 	uint32_t meta_clock;
+	uint32_t meta_shift;
+	uint32_t pad;
 };
 
-#define HS_STATS_REF_NONE	0xffffffffU	/* page starts no buffer */
-#define HS_STATS_REF_QUARANTINE	0xfffffffeU	/* withdrawn, not in use */
+#define HS_STATS_REF_BITS	24		/* count bits of @ref */
+#define HS_STATS_REF_NONE	0xffffffU	/* page starts no buffer */
+#define HS_STATS_REF_QUARANTINE	0xfffffeU	/* withdrawn, not in use */
 
 /**
  * struct hs_stats_meta - one entry of the buffer metadata
- * @ref: references held; 0 free, %HS_STATS_REF_NONE for a page that starts
- *	no buffer, %HS_STATS_REF_QUARANTINE for a withdrawn buffer
- * @tag: owner tag of the last get
- * @flags: reserved for the library
- * @stamp: time of the last get in ns, on clock @meta_clock of the header
+ * @ref: the reference count in the low %HS_STATS_REF_BITS bits (0 free,
+ *	%HS_STATS_REF_NONE for a page that starts no buffer,
+ *	%HS_STATS_REF_QUARANTINE for a withdrawn buffer) and the owner tag of
+ *	the last get in the bits above
+ * @stamp: time of the last get in ms on clock @meta_clock of the header,
+ *	modulo 2^32 (see hs_stats_meta_age())
  */
 struct hs_stats_meta {
 	uint32_t ref;
-	uint16_t tag;
-	uint16_t flags;
-	uint64_t stamp;
+	uint32_t stamp;
 };
+
+/**
+ * hs_stats_meta_age - age in ns of a stamp of struct hs_stats_meta
+ * @stamp: the entry's @stamp
+ * @now_ns: current time on clock @meta_clock, in ns
+ *
+ * Exact for ages below 2^32 ms (49 days).
+ */
+static inline uint64_t hs_stats_meta_age(uint32_t stamp, uint64_t now_ns)
+{
+	return (uint64_t)(uint32_t)((uint32_t)(now_ns / 1000000U) - stamp) *
+	       1000000U;
+}
 
 /**
  * struct hs_stats_thread - counters of one thread slot
@@ -265,16 +284,14 @@ static inline uint64_t hs_stats_meta_scan(const struct hs_stats_hdr *hdr,
 	for (i = 0; i < hdr->meta_count; i++) {
 		const struct hs_stats_meta *m = (const struct hs_stats_meta *)
 			(base + hdr->meta_offset + i * hdr->meta_size);
-		uint32_t ref = __atomic_load_n(&m->ref, __ATOMIC_RELAXED);
-		uint64_t stamp;
+		uint32_t w = __atomic_load_n(&m->ref, __ATOMIC_RELAXED);
+		uint32_t ref = w & ((1U << HS_STATS_REF_BITS) - 1);
 
 		if (!ref || ref >= HS_STATS_REF_QUARANTINE)
 			continue;
-		stamp = __atomic_load_n(&m->stamp, __ATOMIC_RELAXED);
-		tag_out[__atomic_load_n(&m->tag, __ATOMIC_RELAXED) %
-			HS_STATS_TAGS]++;
-		age_hist[hs_stats_age_bucket(now_ns > stamp ? now_ns - stamp :
-					     0)]++;
+		tag_out[(w >> HS_STATS_REF_BITS) % HS_STATS_TAGS]++;
+		age_hist[hs_stats_age_bucket(hs_stats_meta_age(
+			__atomic_load_n(&m->stamp, __ATOMIC_RELAXED), now_ns))]++;
 		n++;
 	}
 	return n;

@@ -64,6 +64,8 @@ static int hs_peer_geometry(struct hs_pool_priv *p,
 		return -1;
 	p->per_slab = (HS_SLAB_SIZE - p->first_off - p->buf_size) /
 		      p->stride + 1;
+	/* Buffer indices as the creator computes them (hs_buf_at()). */
+	p->shift = hs_meta_shift(p->stride, p->first_off);
 	p->total_bytes = size;
 	p->nr_slabs = (uint32_t)(size / HS_SLAB_SIZE);
 	p->nr_bufs = p->nr_slabs * p->per_slab;

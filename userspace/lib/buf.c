@@ -2,8 +2,8 @@
 /*
  * buf.c: slow paths of get, put and ref; waiting; debug poison; views.
  *
- * Reference counts live in struct __hs_meta, one per 4 KiB page of the pool
- * and outside the buffers. Pages that do not start a buffer hold
+ * Reference counts live in struct __hs_meta, one per 2^shift bytes of the
+ * pool and outside the buffers. Entries that do not start a buffer hold
  * __HS_REF_NONE, so one load both validates a pointer and reads its count.
  */
 #include <errno.h>
@@ -95,8 +95,12 @@ static int hs_store_take(struct hs_pool_priv *p, void **bufs, unsigned int n)
 			void *buf = hs_buf_of_idx(p, idx[i]);
 
 			if ((p->flags & HS_POOL_DEBUG) && !hs_poison_ok(p, buf)) {
+				struct __hs_meta *m = __hs_meta_of(&p->pub, buf);
+
 				hs_error_record(p, HS_ERROR_POISON, buf);
-				__hs_store(&__hs_meta_of(&p->pub, buf)->ref,
+				/* Withdrawn, the owner tag kept for reports. */
+				__hs_store(&m->ref, (__hs_load(&m->ref) &
+						     ~__HS_REF_MASK) |
 					   __HS_REF_QUARANTINE);
 				hs_count_atomic(&p->stats->err_poison, 1);
 				continue;
@@ -124,18 +128,10 @@ static int hs_store_take(struct hs_pool_priv *p, void **bufs, unsigned int n)
  */
 static void hs_cache_refill(struct hs_pool_priv *p, struct __hs_cache *c)
 {
-	uint32_t idx[HS_CACHE_SIZE_MAX];
-	unsigned int k, i;
-
-	while (c->len < c->size) {
-		k = c->size - c->len;
-		k = hs_stack_pop(&p->store, idx,
-				 k < HS_CACHE_SIZE_MAX ? k : HS_CACHE_SIZE_MAX);
-		if (!k)
-			break;
-		for (i = 0; i < k; i++)
-			c->objs[c->len++] = hs_buf_of_idx(p, idx[i]);
-	}
+	/* Indices straight into the cache: one copy under the lock. */
+	if (c->len < c->size)
+		c->len += hs_stack_pop(&p->store, c->objs + c->len,
+				       c->size - c->len);
 	hs_count_atomic(&c->st->cache_refills, 1);
 }
 
@@ -143,7 +139,7 @@ static void hs_took(struct hs_pool_priv *p, void **bufs, unsigned int n,
 		    unsigned int tag)
 {
 	struct hs_stats_thread *st = hs_stats_slot(p);
-	uint64_t stamp = __hs_stamp();
+	uint32_t stamp = hs_clock_ms();
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
@@ -201,7 +197,7 @@ HS_EXPORT int __hs_get_bulk_slow(struct hs_pool *pool, void **bufs,
 	}
 	if (c->len >= n) {
 		for (i = 0; i < n; i++)
-			bufs[i] = c->objs[--c->len];
+			bufs[i] = hs_buf_of_idx(p, c->objs[--c->len]);
 		hs_took(p, bufs, n, tag);
 		return 0;
 	}
@@ -210,7 +206,7 @@ HS_EXPORT int __hs_get_bulk_slow(struct hs_pool *pool, void **bufs,
 	if (hs_store_take(p, bufs + have, n - have))
 		return -1;
 	for (i = 0; i < have; i++)
-		bufs[i] = c->objs[--c->len];
+		bufs[i] = hs_buf_of_idx(p, c->objs[--c->len]);
 	hs_took(p, bufs, n, tag);
 	return 0;
 direct:
@@ -264,9 +260,9 @@ static struct __hs_meta *hs_lookup(struct hs_pool *pool, void *buf)
 		}
 		return NULL;
 	}
-	m = &pool->__meta[off >> HS_ALIGN_SHIFT];
-	if ((off & (HS_ALIGN - 1)) ||
-	    __hs_load(&m->ref) == __HS_REF_NONE) {
+	m = &pool->__meta[off >> p->shift];
+	if ((off & ((1UL << p->shift) - 1)) ||
+	    __HS_REFS(__hs_load(&m->ref)) == __HS_REF_NONE) {
 		hs_count_atomic(&p->stats->err_foreign, 1);
 		errno = EINVAL;
 		return NULL;
@@ -285,21 +281,22 @@ HS_EXPORT int __hs_put_slow(struct hs_pool *pool, void *buf)
 		return -1;
 	r = __atomic_load_n(&m->ref, __ATOMIC_ACQUIRE);
 	for (;;) {
-		if (r == 0 || r == __HS_REF_QUARANTINE) {
+		if (__HS_REFS(r) == 0 || __HS_REFS(r) == __HS_REF_QUARANTINE) {
 			hs_error_record(p, HS_ERROR_DOUBLE_PUT, buf);
 			hs_count_atomic(&p->stats->err_double_put, 1);
 			errno = EALREADY;
 			return -1;
 		}
+		/* The count is the low bits: - 1 leaves the tag alone. */
 		if (__atomic_compare_exchange_n(&m->ref, &r, r - 1, 0,
 						__ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
 			break;
 	}
-	if (r > 1)
+	if (__HS_REFS(r) > 1)
 		return 0;
 	/* Last reference: the buffer is ours alone again. */
-	hs_count_atomic(&hs_stats_slot(p)->tag_puts[__hs_load(&m->tag) &
+	hs_count_atomic(&hs_stats_slot(p)->tag_puts[__HS_TAG(r) &
 						    (HS_MAX_TAGS - 1)], 1);
 	idx = hs_idx_of_buf(p, buf);
 	if (p->flags & HS_POOL_DEBUG) {
@@ -307,7 +304,7 @@ HS_EXPORT int __hs_put_slow(struct hs_pool *pool, void *buf)
 
 		hs_poison(p, buf);
 		/* The age of a later misuse counts from here. */
-		__hs_store(&m->stamp, __hs_stamp());
+		__hs_store(&m->stamp, hs_clock_ms());
 		if (!hs_quar_push(&p->quar, idx, &old)) {
 			hs_wake_waiters(p);
 			return 0;
@@ -320,7 +317,7 @@ HS_EXPORT int __hs_put_slow(struct hs_pool *pool, void *buf)
 	if (c && !__atomic_load_n(&pool->__waiters, __ATOMIC_RELAXED)) {
 		if (c->len >= c->cap)
 			hs_cache_flush(p, c, c->size);
-		c->objs[c->len++] = buf;
+		c->objs[c->len++] = idx;
 		return 0;
 	}
 	hs_store_put(p, &idx, 1);
@@ -337,13 +334,13 @@ HS_EXPORT int __hs_ref_slow(struct hs_pool *pool, void *buf)
 		return -1;
 	r = __hs_load(&m->ref);
 	for (;;) {
-		if (r == 0 || r == __HS_REF_QUARANTINE) {
+		if (__HS_REFS(r) == 0 || __HS_REFS(r) == __HS_REF_QUARANTINE) {
 			hs_error_record(p, HS_ERROR_DOUBLE_PUT, buf);
 			hs_count_atomic(&p->stats->err_double_put, 1);
 			errno = EALREADY;
 			return -1;
 		}
-		if (r >= __HS_REF_MAX) {
+		if (__HS_REFS(r) >= __HS_REF_MAX) {
 			errno = EOVERFLOW;
 			return -1;
 		}

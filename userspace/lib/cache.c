@@ -16,7 +16,8 @@
 
 #include "internal.h"
 
-HS_EXPORT __thread struct __hs_tls __hs_tls;
+HS_EXPORT __thread struct __hs_tls __hs_tls
+	__attribute__((tls_model("initial-exec")));
 
 static pthread_once_t hs_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t hs_key;
@@ -83,8 +84,10 @@ struct hs_stats_thread *hs_stats_slot(struct hs_pool_priv *p)
 /* Bytes of one thread cache of @p: twice the nominal size, see flush. */
 size_t hs_cache_bytes(const struct hs_pool_priv *p)
 {
-	return sizeof(struct __hs_cache) + 2 * p->cache_size * sizeof(void *);
+	return sizeof(struct __hs_cache) +
+	       2 * p->cache_size * sizeof(((struct __hs_cache *)0)->objs[0]);
 }
+
 
 /* This thread's cache of @p, created on first use; NULL for no cache. */
 struct __hs_cache *hs_cache_of(struct hs_pool_priv *p)
@@ -104,12 +107,17 @@ struct __hs_cache *hs_cache_of(struct hs_pool_priv *p)
 	c = hs_pinned_alloc(hs_cache_bytes(p));
 	if (!c)
 		return NULL;
-	c->len = 0;
+	memset(c, 0, sizeof(*c));
 	c->size = p->cache_size;
 	c->cap = 2 * p->cache_size;
-	c->pad = 0;
+	c->base = p->pub.__base;
+	c->meta = p->pub.__meta;
+	c->nmeta = p->nmeta;
+	c->shift = p->shift;
 	c->st = hs_stats_thread_slot(p->stats, (unsigned int)slot);
-	p->pub.__cache[slot] = c;
+	c->stamp = hs_clock_ms();
+	/* Published to the clock thread (clock.c) initialised. */
+	__atomic_store_n(&p->pub.__cache[slot], c, __ATOMIC_RELEASE);
 	return c;
 }
 
@@ -117,22 +125,14 @@ struct __hs_cache *hs_cache_of(struct hs_pool_priv *p)
 void hs_cache_flush(struct hs_pool_priv *p, struct __hs_cache *c,
 		    unsigned int keep)
 {
-	uint32_t idx[HS_CACHE_SIZE_MAX];
-	unsigned int n, i, done = 0, count;
+	unsigned int count;
 
 	if (c->len <= keep)
 		return;
+	/* The cache holds page indices, as the store does: one copy. */
 	count = c->len - keep;
-	while (done < count) {
-		n = count - done;
-		if (n > HS_CACHE_SIZE_MAX)
-			n = HS_CACHE_SIZE_MAX;
-		for (i = 0; i < n; i++)
-			idx[i] = hs_idx_of_buf(p, c->objs[done + i]);
-		hs_store_put(p, idx, n);
-		done += n;
-	}
-	memmove(c->objs, c->objs + count, keep * sizeof(void *));
+	hs_store_put(p, c->objs, count);
+	memmove(c->objs, c->objs + count, keep * sizeof(c->objs[0]));
 	c->len = keep;
 	hs_count_atomic(&c->st->cache_flushes, 1);
 }

@@ -85,6 +85,8 @@ struct hs_pool_priv {
 	uint32_t cache_size;
 	uint32_t flags;
 	uint32_t quarantine;	/* entries of quar, 0 unless HS_POOL_DEBUG */
+	uint32_t shift;		/* metadata entry per 2^shift bytes */
+	uint32_t nmeta;		/* metadata entries: total_bytes >> shift */
 	char name[HS_NAME_MAX];
 
 	/* backend */
@@ -111,6 +113,7 @@ struct hs_pool_priv {
 	pid_t pid;
 	bool dead;		/* in a child after fork() */
 	bool peer;		/* hs_pool_attach(): no store, no metadata */
+	bool clock_ref;		/* holds an hs_clock_get() */
 	struct hs_pool_priv *next;
 };
 
@@ -121,13 +124,13 @@ static inline struct hs_pool_priv *hs_priv(struct hs_pool *pool)
 
 static inline void *hs_buf_of_idx(const struct hs_pool_priv *p, uint32_t idx)
 {
-	return (void *)(p->pub.__base + ((uintptr_t)idx << HS_ALIGN_SHIFT));
+	return (void *)(p->pub.__base + ((uintptr_t)idx << p->shift));
 }
 
 static inline uint32_t hs_idx_of_buf(const struct hs_pool_priv *p,
 				     const void *buf)
 {
-	return (uint32_t)(((uintptr_t)buf - p->pub.__base) >> HS_ALIGN_SHIFT);
+	return (uint32_t)(((uintptr_t)buf - p->pub.__base) >> p->shift);
 }
 
 /* Global state (pool.c): every live pool, under hs_global_lock. */
@@ -136,6 +139,7 @@ extern struct hs_pool_priv *hs_pools;
 
 /* pool.c */
 uint32_t hs_pool_buf_idx(const struct hs_pool_priv *p, uint32_t i);
+unsigned int hs_meta_shift(uint32_t stride, uint32_t first_off);
 
 /* pinned.c */
 void *hs_pinned_alloc(size_t size);
@@ -159,6 +163,12 @@ void hs_store_put(struct hs_pool_priv *p, const uint32_t *idx,
 		  unsigned int n);
 void hs_poison_init(struct hs_pool_priv *p);
 void hs_wake_waiters(struct hs_pool_priv *p);
+
+/* clock.c */
+uint32_t hs_clock_ms(void);
+int hs_clock_get(void);
+void hs_clock_put(void);
+void hs_clock_atfork_child(void);
 
 /* attach.c */
 int hs_peer_destroy(struct hs_pool_priv *p);

@@ -64,8 +64,10 @@ static void hs_fork_child(void)
 	struct hs_pool_priv *p;
 
 	pthread_mutex_init(&hs_global_lock, NULL);
+	hs_clock_atfork_child();
 	for (p = hs_pools; p; p = p->next) {
 		p->dead = true;
+		p->clock_ref = false;	/* no clock thread in the child */
 		/* No pointer is in range any more: hs_ref() goes slow too. */
 		p->pub.__size = 0;
 		hs_caches_free(p);
@@ -104,6 +106,20 @@ static int hs_check_name(const char *name)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Metadata granule: the largest power of two dividing every buffer's
+ * offset (slab starts, @first_off, @stride), so that consecutive large
+ * buffers get consecutive entries (see struct __hs_meta).
+ */
+unsigned int hs_meta_shift(uint32_t stride, uint32_t first_off)
+{
+	unsigned int shift = (unsigned int)__builtin_ctz(stride);
+
+	if (first_off && (unsigned int)__builtin_ctz(first_off) < shift)
+		shift = (unsigned int)__builtin_ctz(first_off);
+	return shift < 21 ? shift : 21;
 }
 
 /* Check @cfg and fill in the geometry of @p; no side effects. */
@@ -145,9 +161,11 @@ static int hs_config_apply(struct hs_pool_priv *p,
 	p->total_bytes = total;
 	p->nr_slabs = (uint32_t)(total / HS_SLAB_SIZE);
 	p->nr_bufs = p->nr_slabs * p->per_slab;
-	npages = total >> HS_ALIGN_SHIFT;
+	p->shift = hs_meta_shift(p->stride, p->first_off);
+	npages = total >> p->shift;
 	if (npages > UINT32_MAX)
 		return -1;
+	p->nmeta = (uint32_t)npages;
 	p->flags = cfg->flags;
 	if (cfg->flags & (HS_POOL_DEBUG | HS_POOL_NO_CACHE))
 		p->cache_size = 0;
@@ -172,20 +190,18 @@ static uint32_t hs_buf_idx(const struct hs_pool_priv *p, uint32_t i)
 	uint64_t off = (uint64_t)(i / p->per_slab) * HS_SLAB_SIZE +
 		       p->first_off + (uint64_t)(i % p->per_slab) * p->stride;
 
-	return (uint32_t)(off >> HS_ALIGN_SHIFT);
+	return (uint32_t)(off >> p->shift);
 }
 
 static int hs_meta_init(struct hs_pool_priv *p)
 {
-	uint64_t npages = p->total_bytes >> HS_ALIGN_SHIFT;
+	uint64_t npages = p->nmeta;
 	uint32_t idx[64];
 	uint32_t i, n = 0;
 
 	/* In the locked statistics region, mapped by hs_stats_create(). */
 	for (i = 0; i < npages; i++) {
 		p->pub.__meta[i].ref = __HS_REF_NONE;
-		p->pub.__meta[i].tag = 0;
-		p->pub.__meta[i].flags = 0;
 		p->pub.__meta[i].stamp = 0;
 	}
 	if (hs_stack_init(&p->store, p->nr_bufs, (uint32_t)npages))
@@ -204,6 +220,8 @@ static int hs_meta_init(struct hs_pool_priv *p)
 
 static void hs_pool_free(struct hs_pool_priv *p)
 {
+	if (p->clock_ref)
+		hs_clock_put();
 	hs_caches_free(p);
 	hs_stats_destroy(p);
 	hs_backend_unmap(p);
@@ -252,6 +270,7 @@ HS_EXPORT struct hs_pool *__hs_pool_create(const struct hs_pool_config *cfg,
 	p->pub.__base = (uintptr_t)p->map;
 	p->pub.__size = p->total_bytes;
 	p->pub.__flags = p->flags;
+	p->pub.__shift = p->shift;
 	p->pid = getpid();
 	if (hs_stats_create(p, cfg->stats_mode ? cfg->stats_mode : 0600))
 		goto fail;
@@ -259,6 +278,9 @@ HS_EXPORT struct hs_pool *__hs_pool_create(const struct hs_pool_config *cfg,
 		goto fail;
 	if (hs_quar_init(&p->quar, p->quarantine))
 		goto fail;
+	if (hs_clock_get())
+		goto fail;
+	p->clock_ref = true;
 	if (p->flags & HS_POOL_DEBUG)
 		hs_poison_init(p);
 
@@ -279,7 +301,7 @@ static uint32_t hs_count_outstanding(struct hs_pool_priv *p)
 	uint32_t i, n = 0, r;
 
 	for (i = 0; i < p->nr_bufs; i++) {
-		r = __hs_load(&p->pub.__meta[hs_buf_idx(p, i)].ref);
+		r = __HS_REFS(__hs_load(&p->pub.__meta[hs_buf_idx(p, i)].ref));
 		if (r && r != __HS_REF_QUARANTINE)
 			n++;
 	}

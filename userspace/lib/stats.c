@@ -19,6 +19,7 @@
 _Static_assert(sizeof(struct __hs_meta) == sizeof(struct hs_stats_meta) &&
 	       __builtin_offsetof(struct __hs_meta, stamp) ==
 	       __builtin_offsetof(struct hs_stats_meta, stamp) &&
+	       __HS_REF_BITS == HS_STATS_REF_BITS &&
 	       __HS_REF_NONE == HS_STATS_REF_NONE &&
 	       __HS_REF_QUARANTINE == HS_STATS_REF_QUARANTINE,
 	       "struct __hs_meta is struct hs_stats_meta");
@@ -89,7 +90,7 @@ int hs_stats_create(struct hs_pool_priv *p, unsigned int mode)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t len = hdr_size + HS_STATS_THREADS * sizeof(struct hs_stats_thread);
 	size_t meta_off = (len + page - 1) / page * page;
-	uint64_t npages = p->total_bytes >> HS_ALIGN_SHIFT;
+	uint64_t npages = p->nmeta;
 	struct hs_stats_hdr *h;
 	int fd, err;
 
@@ -148,8 +149,9 @@ int hs_stats_create(struct hs_pool_priv *p, unsigned int mode)
 	h->created_ns = hs_real_ns();
 	h->meta_offset = meta_off;
 	h->meta_count = npages;
+	h->meta_shift = p->shift;
 	h->meta_size = sizeof(struct __hs_meta);
-	h->meta_clock = CLOCK_MONOTONIC_COARSE;	/* of __hs_stamp() */
+	h->meta_clock = CLOCK_MONOTONIC;	/* of hs_clock_ms() */
 	p->pub.__meta = (struct __hs_meta *)((char *)h + meta_off);
 	__atomic_store_n(&h->magic, HS_STATS_MAGIC, __ATOMIC_RELEASE);
 	return 0;
@@ -215,9 +217,18 @@ HS_EXPORT int hs_tag_name(struct hs_pool *pool, unsigned int tag,
 	return 0;
 }
 
-static uint64_t hs_age(uint64_t stamp, uint64_t now)
+static uint64_t hs_now_ns(void)
 {
-	return now > stamp ? now - stamp : 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Age of a metadata stamp (ms, modulo 2^32), see hugeslab_stats.h. */
+static uint64_t hs_age(uint32_t stamp, uint64_t now_ns)
+{
+	return hs_stats_meta_age(stamp, now_ns);
 }
 
 HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
@@ -258,10 +269,10 @@ HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
 	st->err_wrong_pool = __hs_load(&h->err_wrong_pool);
 	st->err_poison = __hs_load(&h->err_poison);
 
-	now = __hs_stamp();
+	now = hs_now_ns();
 	for (i = 0; i < p->nr_bufs; i++) {
 		struct __hs_meta *m = &pool->__meta[hs_pool_buf_idx(p, i)];
-		uint32_t r = __hs_load(&m->ref);
+		uint32_t w = __hs_load(&m->ref), r = __HS_REFS(w);
 
 		if (r == __HS_REF_QUARANTINE) {
 			st->quarantined++;
@@ -270,7 +281,7 @@ HS_EXPORT int hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *st)
 		if (!r)
 			continue;
 		st->outstanding++;
-		st->tag_outstanding[__hs_load(&m->tag) & (HS_MAX_TAGS - 1)]++;
+		st->tag_outstanding[__HS_TAG(w) & (HS_MAX_TAGS - 1)]++;
 		st->age_hist[hs_stats_age_bucket(hs_age(__hs_load(&m->stamp), now))]++;
 	}
 	for (i = 0; i < HS_STATS_AGE_BUCKETS; i++)
@@ -296,11 +307,11 @@ HS_EXPORT int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	now = __hs_stamp();
+	now = hs_now_ns();
 	for (i = 0; i < p->nr_bufs; i++) {
 		uint32_t idx = hs_pool_buf_idx(p, i);
 		struct __hs_meta *m = &pool->__meta[idx];
-		uint32_t r = __hs_load(&m->ref);
+		uint32_t w = __hs_load(&m->ref), r = __HS_REFS(w);
 
 		if (!r || r == __HS_REF_QUARANTINE)
 			continue;
@@ -308,7 +319,7 @@ HS_EXPORT int hs_pool_leaks(struct hs_pool *pool, uint64_t older_than_ns,
 		if (leak.age_ns < older_than_ns)
 			continue;
 		leak.buf = hs_buf_of_idx(p, idx);
-		leak.tag = __hs_load(&m->tag) & (HS_MAX_TAGS - 1);
+		leak.tag = __HS_TAG(w) & (HS_MAX_TAGS - 1);
 		leak.tag_name = p->stats->tag_names[leak.tag];
 		leak.refs = r;
 		n++;
@@ -332,8 +343,8 @@ void hs_error_record(struct hs_pool_priv *p, unsigned int kind,
 	p->err.kind = kind;
 	p->err.count++;
 	p->err.idx = hs_idx_of_buf(p, buf);
-	p->err.tag = __hs_load(&m->tag) & (HS_MAX_TAGS - 1);
-	p->err.age_ns = hs_age(__hs_load(&m->stamp), __hs_stamp());
+	p->err.tag = __HS_TAG(__hs_load(&m->ref)) & (HS_MAX_TAGS - 1);
+	p->err.age_ns = hs_age(__hs_load(&m->stamp), hs_now_ns());
 	pthread_mutex_unlock(&p->err_lock);
 }
 
@@ -366,10 +377,8 @@ HS_EXPORT int hs_pool_last_error(struct hs_pool *pool,
 
 static int hs_check_free(struct hs_pool_priv *p, uint8_t *seen, uint32_t idx)
 {
-	uint64_t npages = p->total_bytes >> HS_ALIGN_SHIFT;
-
-	if (idx >= npages || seen[idx] ||
-	    __hs_load(&p->pub.__meta[idx].ref) != 0)
+	if (idx >= p->nmeta || seen[idx] ||
+	    __HS_REFS(__hs_load(&p->pub.__meta[idx].ref)) != 0)
 		return -1;
 	seen[idx] = 1;
 	return 0;
@@ -403,7 +412,7 @@ HS_EXPORT int hs_pool_check(struct hs_pool *pool)
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	seen = calloc(p->total_bytes >> HS_ALIGN_SHIFT, 1);
+	seen = calloc(p->nmeta, 1);
 	if (!seen)
 		return -1;
 	pthread_mutex_lock(&p->store.lock);
@@ -423,13 +432,13 @@ HS_EXPORT int hs_pool_check(struct hs_pool *pool)
 		uint32_t k;
 
 		for (k = 0; c && k < c->len; k++)
-			if (hs_check_free(p, seen, hs_idx_of_buf(p, c->objs[k])))
+			if (hs_check_free(p, seen, c->objs[k]))
 				goto bad;
 	}
 	for (i = 0; i < p->nr_bufs; i++) {
 		uint32_t idx = hs_pool_buf_idx(p, i);
 
-		r = __hs_load(&pool->__meta[idx].ref);
+		r = __HS_REFS(__hs_load(&pool->__meta[idx].ref));
 		if (seen[idx] || r == __HS_REF_QUARANTINE)
 			continue;
 		if (r == 0 || r == __HS_REF_NONE)

@@ -284,6 +284,17 @@ for k in "${KVERS[@]}"; do
 		selftests/rdma/run.sh --kver "$k"
 done
 
+echo "== pools lane"
+# Persistent pools: hugeslabctl's host tests (parsers, command line, no
+# module), then in the VM fio on a pool's node, warm restart after kill -9,
+# destroy, load (selftests/pools/run.sh); about 30-60 s each.
+make --no-print-directory -C userspace/tools OUT="$BUILD/tools" check >"$LOGS/tools-host.log" 2>&1
+add_counts tools-host "$LOGS/tools-host.log"
+for k in "${KVERS[@]}"; do
+	vm_lane "vm-pools-$k" "$BUILD/vm-pools-$k/vm/tests.log" '^not ok|^# fio' \
+		selftests/pools/run.sh --kver "$k"
+done
+
 echo "== power-cut lane"
 # dm-log-writes in the VM (selftests/powercut/README.md): durable acks lose
 # nothing at any FLUSH/FUA cut point, the --fsync none control must lose;

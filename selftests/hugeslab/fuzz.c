@@ -5,7 +5,10 @@
  * Several threads run random sequences of open, CREATE with random and
  * boundary arguments, INFO/SLAB_ADDRS/STATS and unknown ioctls with good,
  * NULL, unmapped and read-only pointers, mmap/munmap/mremap/madvise/
- * mprotect with random ranges, touches of mapped memory, fork and close.
+ * mprotect with random ranges, touches of mapped memory, fork and close;
+ * and, on four names, CREATE_NAMED with random PERSISTENT/OWNER/MODE,
+ * opens of the pools' nodes and DESTROY with and without FORCE, so that
+ * node opens race with DESTROY and with the pools' release.
  * Each thread's sequence derives from the printed seed, so a failure can be
  * replayed (interleavings across threads are not reproducible).
  *
@@ -51,13 +54,17 @@
 enum op {
 	OP_OPEN, OP_CLOSE, OP_CREATE, OP_INFO, OP_ADDRS, OP_STATS, OP_IOCTL,
 	OP_MMAP, OP_MUNMAP, OP_MREMAP, OP_MADVISE, OP_MPROTECT, OP_TOUCH,
-	OP_FORK, NR_OPS
+	OP_FORK, OP_NAMED, OP_NODE_OPEN, OP_DESTROY, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"open", "close", "create", "info", "slab_addrs", "stats", "ioctl",
 	"mmap", "munmap", "mremap", "madvise", "mprotect", "touch", "fork",
+	"named", "node_open", "destroy",
 };
+
+/* The names the named ops use: few, so that they collide. */
+static const char *const fuzz_names[] = { "fz0", "fz1", "fz2", "fz3" };
 
 struct mapping {
 	char *addr;
@@ -150,7 +157,7 @@ static int do_create(uint64_t *s)
 	if (rnd(s) % 8 == 0)
 		c.pad = rnd(s);
 	if (rnd(s) % 8 == 0)
-		c.reserved[rnd(s) % 4] = rnd(s) | 1;
+		c.reserved[rnd(s) % ARRAY_SIZE(c.reserved)] = rnd(s) | 1;
 	/* Keep real pools small enough that the fuzzer mostly has some. */
 	if (c.size > 64 * SZ_2M && rnd(s) % 4)
 		c.size = 2 * SZ_2M;
@@ -399,6 +406,86 @@ static int do_fork(uint64_t *s)
 	return waitpid(pid, &status, 0) == pid ? 0 : -1;
 }
 
+static void set_fuzz_name(char *dst, uint64_t *s)
+{
+	const char *name = fuzz_names[rnd(s) % ARRAY_SIZE(fuzz_names)];
+
+	memset(dst, 0, HUGESLAB_NAME_MAX);
+	memcpy(dst, name, strlen(name));
+}
+
+/* CREATE_NAMED, mostly valid, with any of the issue 14 flags. */
+static int do_named(uint64_t *s)
+{
+	static const uint32_t modes[] = { 0600, 0666, 0, 0400, 01777 };
+	struct hugeslab_create_named c = {
+		.create = {
+			.size = (rnd(s) % 4 + 1) * SZ_2M,
+			.numa_node = -1,
+			.flags = HUGESLAB_CREATE_NAMED,
+		},
+	};
+
+	set_fuzz_name(c.name, s);
+	if (rnd(s) % 2)
+		c.create.flags |= HUGESLAB_CREATE_PERSISTENT;
+	if (rnd(s) % 4 == 0) {
+		c.create.flags |= HUGESLAB_CREATE_OWNER;
+		c.create.uid = rnd(s) % 2 ? 0 : 65534;
+		c.create.gid = rnd(s) % 2 ? 0 : 65534;
+	}
+	if (rnd(s) % 4 == 0) {
+		c.create.flags |= HUGESLAB_CREATE_MODE;
+		c.create.mode = modes[rnd(s) % ARRAY_SIZE(modes)];
+	}
+	if (rnd(s) % 16 == 0)
+		c.create.pad2 = rnd(s) | 1;
+	return ioctl(fd_pick(s), HUGESLAB_IOC_CREATE_NAMED,
+		     rnd(s) % 10 ? (void *)&c : bad_ptr(s, &c));
+}
+
+/* Open a pool's node into a slot, as fio would. */
+static int do_node_open(uint64_t *s)
+{
+	char path[64];
+	int fd, slot;
+
+	snprintf(path, sizeof(path), HUGESLAB_POOL_DIR "/%s",
+		 fuzz_names[rnd(s) % ARRAY_SIZE(fuzz_names)]);
+	fd = open(path, (rnd(s) % 4 ? O_RDWR | O_CREAT : O_RDONLY) |
+		  O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	slot = rnd(s) % NR_FDS;
+	fd = __atomic_exchange_n(&fds[slot], fd, __ATOMIC_RELAXED);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int destroy_name(int fd, const char *name, uint32_t flags)
+{
+	struct hugeslab_destroy d = { .flags = flags };
+
+	memcpy(d.name, name, strlen(name));
+	return ioctl(fd, HUGESLAB_IOC_DESTROY, &d);
+}
+
+static int do_destroy(uint64_t *s)
+{
+	struct hugeslab_destroy d = { 0 };
+
+	set_fuzz_name(d.name, s);
+	if (rnd(s) % 2)
+		d.flags = HUGESLAB_DESTROY_FORCE;
+	if (rnd(s) % 16 == 0)
+		d.flags = 1U << (rnd(s) % 32);
+	if (rnd(s) % 16 == 0)
+		d.reserved = rnd(s) | 1;
+	return ioctl(fd_pick(s), HUGESLAB_IOC_DESTROY,
+		     rnd(s) % 10 ? (void *)&d : bad_ptr(s, &d));
+}
+
 static int do_op(uint64_t *s, enum op op)
 {
 	int fd, slot;
@@ -446,6 +533,12 @@ static int do_op(uint64_t *s, enum op op)
 		return do_touch(s);
 	case OP_FORK:
 		return rnd(s) % 4 ? 0 : do_fork(s);
+	case OP_NAMED:
+		return do_named(s);
+	case OP_NODE_OPEN:
+		return do_node_open(s);
+	case OP_DESTROY:
+		return do_destroy(s);
 	default:
 		return -1;
 	}
@@ -456,7 +549,8 @@ static const enum op op_table[] = {
 	OP_OPEN, OP_OPEN, OP_CLOSE, OP_CREATE, OP_CREATE, OP_CREATE,
 	OP_INFO, OP_ADDRS, OP_STATS, OP_IOCTL, OP_MMAP, OP_MMAP, OP_MMAP,
 	OP_MUNMAP, OP_MREMAP, OP_MADVISE, OP_MADVISE, OP_MPROTECT,
-	OP_TOUCH, OP_TOUCH, OP_TOUCH, OP_FORK,
+	OP_TOUCH, OP_TOUCH, OP_TOUCH, OP_FORK, OP_NAMED, OP_NODE_OPEN,
+	OP_NODE_OPEN, OP_DESTROY,
 };
 
 struct worker {
@@ -550,6 +644,12 @@ int main(int argc, char **argv)
 	for (k = 0; k < NR_FDS; k++)
 		if (fds[k] >= 0)
 			close(fds[k]);
+	/* Persistent pools outlive every fd: end them, or nothing goes. */
+	k = open(HUGESLAB_DEVICE_PATH, O_RDONLY | O_CLOEXEC);
+	for (i = 0; k >= 0 && i < ARRAY_SIZE(fuzz_names); i++)
+		destroy_name(k, fuzz_names[i], HUGESLAB_DESTROY_FORCE);
+	if (k >= 0)
+		close(k);
 	for (k = 0; k < NR_MAPS; k++)
 		if (maps[k].addr)
 			munmap(maps[k].addr, maps[k].len);

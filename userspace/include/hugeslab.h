@@ -144,6 +144,10 @@ struct __hs_meta {
 	uint32_t stamp;
 };
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "__hs_meta_take() stores both words of struct __hs_meta at once"
+#endif
+
 #define __HS_REF_BITS		24
 #define __HS_REF_MASK		((1U << __HS_REF_BITS) - 1)
 #define __HS_REFS(w)		((w) & __HS_REF_MASK)
@@ -949,12 +953,21 @@ static inline struct __hs_meta *__hs_meta_of(const struct hs_pool *pool,
 	return &pool->__meta[((uintptr_t)buf - pool->__base) >> pool->__shift];
 }
 
-/* A get's metadata: the buffer is privately owned, so plain stores. */
-static inline void __hs_meta_take(struct __hs_meta *m, unsigned int tag,
-				  uint32_t stamp)
+/* The entry of a get: one reference, owner @tag, time @stamp. */
+static inline uint64_t __hs_meta_word(unsigned int tag, uint32_t stamp)
 {
-	__hs_store(&m->stamp, stamp);
-	__hs_store(&m->ref, ((uint32_t)tag << __HS_REF_BITS) | 1U);
+	return ((uint64_t)stamp << 32) | ((uint32_t)tag << __HS_REF_BITS) | 1U;
+}
+
+/*
+ * A get's metadata: the buffer is privately owned, so one plain 8-byte
+ * store of both words (little endian: @ref is the low half). Other
+ * accesses to @ref are 4-byte atomics; no one may access the entry
+ * concurrently with this store, so the sizes never race.
+ */
+static inline void __hs_meta_take(struct __hs_meta *m, uint64_t word)
+{
+	__hs_store((uint64_t *)(void *)m, word);
 }
 
 /**
@@ -976,17 +989,28 @@ static inline void __hs_meta_take(struct __hs_meta *m, unsigned int tag,
  * Return: the buffer, or NULL with errno set: ENOBUFS when the pool is
  * empty, EINVAL for a NULL pool or bad tag, ECHILD in a child after fork(2).
  */
+static inline void *__hs_get(struct hs_pool *pool, unsigned int tag);
+
 static inline void *hs_get_tagged(struct hs_pool *pool, unsigned int tag)
+{
+	if (__hs_unlikely(tag >= HS_MAX_TAGS))
+		return __hs_get_slow(pool, tag);
+	return __hs_get(pool, tag);
+}
+
+/* hs_get_tagged() for a tag known to be valid. */
+static inline void *__hs_get(struct hs_pool *pool, unsigned int tag)
 {
 	struct __hs_cache *c;
 
-	if (__hs_unlikely(pool == NULL || tag >= HS_MAX_TAGS))
+	if (__hs_unlikely(pool == NULL))
 		return __hs_get_slow(pool, tag);
 	c = pool->__cache[__hs_tls.slot];
 	if (__hs_likely(c != NULL && c->len != 0)) {
 		uint32_t idx = c->objs[--c->len];
 
-		__hs_meta_take(&c->meta[idx], tag, __hs_load(&c->stamp));
+		__hs_meta_take(&c->meta[idx],
+			       __hs_meta_word(tag, __hs_load(&c->stamp)));
 		__hs_count(&c->st->tag_gets[tag], 1);
 		return (void *)(c->base + ((uintptr_t)idx << c->shift));
 	}
@@ -1003,7 +1027,8 @@ static inline void *hs_get_tagged(struct hs_pool *pool, unsigned int tag)
  */
 static inline void *hs_get(struct hs_pool *pool)
 {
-	return hs_get_tagged(pool, __hs_tls.tag);
+	/* hs_thread_set_tag() let no bad tag in: no check here. */
+	return __hs_get(pool, __hs_tls.tag);
 }
 
 /**
@@ -1026,10 +1051,9 @@ static inline int hs_get_bulk(struct hs_pool *pool, void **bufs,
 	c = pool->__cache[__hs_tls.slot];
 	if (__hs_likely(c != NULL && n <= c->len)) {
 		const uint32_t *src = c->objs + c->len - n;
-		uint32_t word = ((uint32_t)tag << __HS_REF_BITS) | 1U;
+		uint64_t word = __hs_meta_word(tag, __hs_load(&c->stamp));
 		struct __hs_meta *meta = c->meta;
 		uintptr_t base = c->base;
-		uint32_t stamp = __hs_load(&c->stamp);
 		unsigned int i, shift = c->shift;
 
 		/* Two loops: a pointer conversion the compiler vectorises,
@@ -1037,10 +1061,8 @@ static inline int hs_get_bulk(struct hs_pool *pool, void **bufs,
 		for (i = 0; i < n; i++)
 			bufs[i] = (void *)(base +
 					   ((uintptr_t)src[n - 1 - i] << shift));
-		for (i = 0; i < n; i++) {
-			__hs_store(&meta[src[i]].stamp, stamp);
-			__hs_store(&meta[src[i]].ref, word);
-		}
+		for (i = 0; i < n; i++)
+			__hs_meta_take(&meta[src[i]], word);
 		c->len -= n;
 		__hs_count(&c->st->tag_gets[tag], n);
 		return 0;

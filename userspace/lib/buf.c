@@ -143,7 +143,8 @@ static void hs_took(struct hs_pool_priv *p, void **bufs, unsigned int n,
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		__hs_meta_take(__hs_meta_of(&p->pub, bufs[i]), tag, stamp);
+		__hs_meta_take(__hs_meta_of(&p->pub, bufs[i]),
+			       __hs_meta_word(tag, stamp));
 	hs_count_atomic(&st->tag_gets[tag], n);
 	hs_count_atomic(&st->cache_misses, n);
 }

@@ -1079,9 +1079,10 @@ def nbd_ratio(q):
 
 def nbd_server_log(n):
     """hugeslab-nbd's start-up line (pool, backend, rings) from the server
-    log of this run: in the results directory, or in build/bench/nbd when
-    its meta.tsv is the same run's."""
-    for base in (n.dir, os.path.join(TOP, "build", "bench", "nbd")):
+    log of this run: in the results directory, or in build/bench/nbd or
+    build/bench/results/nbd when its meta.tsv is the same run's."""
+    for base in (n.dir, os.path.join(TOP, "build", "bench", "nbd"),
+                 os.path.join(TOP, "build", "bench", "results", "nbd")):
         if base != n.dir:
             a, b = os.path.join(base, "meta.tsv"), os.path.join(n.dir, "meta.tsv")
             if not (os.path.exists(a) and os.path.exists(b) and open(a).read() == open(b).read()):

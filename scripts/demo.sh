@@ -197,7 +197,7 @@ if [[ ${HS_DEMO_NO_NBD:-0} != 1 ]]; then
 		bench/nbd/run.sh --file-mb 256 --reps 1 --out "$nbdout" >"$OUT/nbd.log" 2>&1 || nbdrc=$?
 	else
 		step "NBD: hugeslab-nbd on /dev/hugeslab and the servers people run today, driven by fio (VM $KVER)"
-		echo "(a second boot; workloads sized down for qemu TCG, about 4 minutes)"
+		echo "(a second boot; workloads sized down for qemu TCG: about 3 minutes)"
 		nbdout=$OUT/nbd-vm
 		# the module built above
 		HUGESLAB_KO=$mod/hugeslab.ko bench/nbd/vm.sh --kver "$KVER" --size demo --out "$nbdout" \

@@ -25,7 +25,7 @@
 # server start, pool check and workload.
 #
 # /payload/nbd.conf sets REPS, SERVERS, POOL (hugeslab-nbd's --pool),
-# POOL_MIB (all it pins, the small-buffer pool included), WORKLOADS (lines of "name rw
+# POOL_MIB (all it pins, the small-buffer pool included), INJECT, WORKLOADS (lines of "name rw
 # bs jobs qd size_per_job"), LOOP_MB and NOTE (what was sized down).
 cd /payload || exit 1
 PATH=/payload/bin:$PATH
@@ -117,25 +117,9 @@ cached_kib() {
 		END { print b + c - s }' /proc/meminfo
 }
 
-fio_job() { # fio_job ENGINE-LINES rw bs jobs qd size
-	if [ "${2%write}" != "$2" ]; then v=0; else v=1; fi
-	cat <<JOB
-[global]
-$1
-rw=$2
-bs=$3
-iodepth=$5
-numjobs=$4
-size=$6
-offset_increment=$6
-verify=crc32c
-do_verify=$v
-end_fsync=1
-verify_state_save=0
-group_reporting=1
-[job]
-JOB
-}
+# fio_job: the job file, the same as on the host
+# shellcheck source=bench/nbd/fiojob.sh
+. /payload/fiojob.sh
 
 # run_one SERVER PID name rw bs jobs qd size
 run_one() {
@@ -177,6 +161,13 @@ workloads() { # workloads SERVER PID; a redirected loop, not a pipe: no
 		[ "$w" ] || continue
 		# shellcheck disable=SC2086 # the fields are words
 		run_one "$1" "$2" $w </dev/null
+		# Negative control (INJECT=corrupt): 4 KiB at offset 0, inside
+		# every workload's first region, changed behind the server's
+		# back; the following read must then fail to verify.
+		case "$INJECT $w" in
+		"corrupt "*write*)
+			dd if=/dev/urandom of="$DISK" bs=4096 count=1 conv=notrunc oflag=direct 2>/dev/null ;;
+		esac
 	done <<EOF
 $WORKLOADS
 EOF

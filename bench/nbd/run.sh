@@ -68,6 +68,8 @@ done
 . "$HERE/servers.sh"
 # shellcheck source=bench/nbd/clients.sh
 . "$HERE/clients.sh"
+# shellcheck source=bench/nbd/fiojob.sh
+. "$HERE/fiojob.sh"
 
 if ((SMOKE)); then
 	OUT=${OUT:-$TOP/build/bench/nbd-smoke}
@@ -129,32 +131,6 @@ WORKLOADS=(
 	"stormwrite write $STORM_BS 8 $STORM_QD $STORM_REGION"
 	"stormread read $STORM_BS 8 $STORM_QD $STORM_REGION"
 )
-
-# fio job file for one workload; $1 = engine lines (nbd URI or O_DIRECT file)
-fio_job() {
-	local engine=$1 rw=$2 bs=$3 jobs=$4 qd=$5 size=$6 verify
-	if [[ $rw == *write ]]; then
-		verify="do_verify=0"
-	else
-		verify="do_verify=1"
-	fi
-	cat <<-JOB
-		[global]
-		$engine
-		rw=$rw
-		bs=$bs
-		iodepth=$qd
-		numjobs=$jobs
-		size=$size
-		offset_increment=$size
-		verify=crc32c
-		$verify
-		end_fsync=1
-		verify_state_save=0
-		group_reporting=1
-		[job]
-	JOB
-}
 
 # run_one SERVER WORKLOAD...: one fio run with measurement; appends a row.
 run_one() {

@@ -23,7 +23,8 @@
 # Env: HUGESLAB_NBD: the hugeslab-nbd binary to use instead of building
 # `make -C userspace/nbd vm-payload`; HUGESLAB_KO: the hugeslab.ko to load
 # (default: build/module-KVER/hugeslab.ko when newer than module/, else
-# one built here).
+# one built here); NBD_BENCH_INJECT=corrupt: the negative control of
+# bench/nbd/run.sh in the guest (every read row must fail to verify).
 # Exit status: 0 when the VM ran, every server started, and every row
 # verified.
 set -euo pipefail
@@ -107,6 +108,7 @@ REPS=$REPS
 SERVERS="$SERVERS"
 POOL=$POOL
 POOL_MIB=$POOL_MIB
+INJECT=${NBD_BENCH_INJECT:-}
 LOOP_MB=$LOOP_MB
 NOTE="sized down for qemu TCG ($SIZE): 4 x $SEQ_MB MiB sequential, $RAND_MB MiB random, storm 8 x QD $STORM_QD x $STORM_BS_MB MiB"
 WORKLOADS="seqwrite write 1048576 4 16 $((SEQ_MB << 20))
@@ -117,6 +119,7 @@ stormwrite write $((STORM_BS_MB << 20)) 8 $STORM_QD $((STORM_REGION << 20))
 stormread read $((STORM_BS_MB << 20)) 8 $STORM_QD $((STORM_REGION << 20))"
 CONF
 install -m 0755 "$HERE/guest.sh" "$PL/run-guest.sh"
+cp "$HERE/fiojob.sh" "$PL/"
 
 log "booting $KVER (TCG, $MEM MiB, $DISK_MB MiB disk, $SIZE sizes, $REPS repetition(s))"
 t0=$(date +%s)

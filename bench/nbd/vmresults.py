@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tarfile
 
-import fioparse
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import fioparse  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TICK = 100

@@ -4,8 +4,8 @@
  *
  * The nodes are devices of the "hugeslab" class, so devtmpfs creates them
  * with no udev running (as in the test VM) and udev sees a KOBJ_ADD uevent
- * (SUBSYSTEM=hugeslab, KERNEL=NAME) on which a rule can change owner, group
- * and mode.  The owner, group and mode asked for at CREATE come from the
+ * (SUBSYSTEM=hugeslab, DEVNAME=hugeslab-pools/NAME) on which a rule can
+ * change owner, group and mode.  The owner, group and mode asked for at CREATE come from the
  * device type's ->devnode, which devtmpfs and the uevent's DEVMODE, DEVUID
  * and DEVGID both read.  One cdev covers every minor; opening a node looks
  * the pool up by its device number (main.c), so a node has no pointer into
@@ -52,6 +52,13 @@ static struct class hugeslab_class = {
 	.name	= "hugeslab",
 };
 
+/*
+ * The path comes from the device's name, "hugeslab-pools!NAME", which the
+ * driver core turns into hugeslab-pools/NAME, as for block devices with a
+ * '!' in their name.  Returning a kasprintf()ed path here instead would,
+ * when that allocation fails, make the core fall back to the bare name and
+ * create /dev/NAME.
+ */
 static char *node_devnode(HUGESLAB_DEVNODE_CONST struct device *dev,
 			  umode_t *mode, kuid_t *uid, kgid_t *gid)
 {
@@ -68,7 +75,7 @@ static char *node_devnode(HUGESLAB_DEVNODE_CONST struct device *dev,
 		*uid = node->uid;
 	if (gid)
 		*gid = node->gid;
-	return kasprintf(GFP_KERNEL, "hugeslab-pools/%s", dev_name(dev));
+	return NULL;
 }
 
 static const struct device_type node_type = {
@@ -139,7 +146,7 @@ struct hugeslab_node *hugeslab_node_add(struct hugeslab_pool *pool,
 	node->dev.devt = MKDEV(MAJOR(node_base), minor);
 	/* From here on, put_device() frees the node and the minor. */
 	node->dev.release = node_release;
-	ret = dev_set_name(&node->dev, "%s", pool->name);
+	ret = dev_set_name(&node->dev, "hugeslab-pools!%s", pool->name);
 	if (!ret)
 		ret = hugeslab_fail_nth() ? -ENOMEM : device_add(&node->dev);
 	if (ret) {

@@ -212,11 +212,35 @@ TEST_F(pools, node_default_owner_mode)
 	EXPECT_EQ(ENOENT, errno);
 }
 
-/* OWNER and MODE set the node's uid, gid and mode; MODE 0 is 0000. */
+/* The device's uevent, as udev gets it, in @buf; 0 or -1. */
+static int read_uevent(const char *name, char *buf, size_t size)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path),
+		 "/sys/class/hugeslab/hugeslab-pools!%s/uevent", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/*
+ * OWNER and MODE set the node's uid, gid and mode, in devtmpfs and in the
+ * uevent udev sees; MODE 0 is 0000.
+ */
 TEST_F(pools, node_owner_mode)
 {
 	int fd2 = hs_open();
 	struct stat st;
+	char ev[1024];
 
 	ASSERT_EQ(0, create_ex(self->fd, SZ_2M, "pn-owner", OWNER | MODE,
 			       NOBODY_ID, 100, 0640));
@@ -224,6 +248,13 @@ TEST_F(pools, node_owner_mode)
 	EXPECT_EQ(0640, st.st_mode & 07777);
 	EXPECT_EQ(NOBODY_ID, st.st_uid);
 	EXPECT_EQ(100, st.st_gid);
+	ASSERT_EQ(0, read_uevent("pn-owner", ev, sizeof(ev)));
+	EXPECT_NE(NULL, strstr(ev, "DEVNAME=hugeslab-pools/pn-owner\n"));
+	EXPECT_NE(NULL, strstr(ev, "DEVMODE=0640\n"));
+	EXPECT_NE(NULL, strstr(ev, "DEVUID=65534\n"));
+	EXPECT_NE(NULL, strstr(ev, "DEVGID=100\n"));
+	/* Nothing else under /dev: only the node in HUGESLAB_POOL_DIR. */
+	EXPECT_EQ(-1, access("/dev/pn-owner", F_OK));
 	ASSERT_EQ(0, create_ex(fd2, SZ_2M, "pn-zero", MODE, 0, 0, 0));
 	ASSERT_EQ(0, stat(node("pn-zero"), &st));
 	EXPECT_EQ(0, st.st_mode & 07777);

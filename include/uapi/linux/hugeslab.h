@@ -18,9 +18,9 @@
  * as %HUGESLAB_IOC_ATTACH does, and mmap of it maps the pool.  The node's
  * mode, not the creator's uid, decides who may open it.  The node is a
  * device of the "hugeslab" class (udev: SUBSYSTEM=="hugeslab",
- * KERNEL=="NAME"); devtmpfs creates it before CREATE_NAMED returns and
- * removes it when the name goes.  An open racing with the pool's end
- * fails with ENXIO (or ENOENT once the node is gone).
+ * KERNEL=="hugeslab-pools/NAME"); devtmpfs creates it before CREATE_NAMED
+ * returns and removes it when the name goes.  An open racing with the
+ * pool's end fails with ENXIO (or ENOENT once the node is gone).
  */
 #define HUGESLAB_POOL_DIR	"/dev/hugeslab-pools"
 

@@ -11,6 +11,10 @@
 #   bench/callgrind-gate.sh            compare; exit 1 if an op got more than
 #                                      TOL% (default 5) more expensive
 #   bench/callgrind-gate.sh --update   rewrite the baseline from this build
+#   bench/callgrind-gate.sh --compare  gate, then the same operations on
+#                                      rte_mempool (cache 512) side by side,
+#                                      when build/bench/bin/cg-fastpath-dpdk
+#                                      exists (libdpdk-dev installed)
 #
 # Env: HSBENCH_CG_TOL (percent). The last line is "N passed, N failed".
 set -euo pipefail
@@ -20,6 +24,8 @@ BASE=$TOP/bench/callgrind-baseline.txt
 TOL=${HSBENCH_CG_TOL:-5}
 OUT=$TOP/build/bench/callgrind
 BIN=$TOP/build/bench/bin/cg-fastpath
+PEER=$TOP/build/bench/bin/cg-fastpath-dpdk
+MODE=${1:-}
 
 make -s -C "$TOP/bench" "$BIN" >/dev/null
 command -v valgrind >/dev/null || { echo "callgrind-gate: valgrind not installed"; echo "0 passed, 1 failed"; exit 1; }
@@ -33,14 +39,20 @@ valgrind --tool=callgrind --collect-atstart=no --dump-instr=no \
 	exit 1
 }
 
+# per_op OUTPREFIX OPSFILE ARRAY: instructions per operation of each dump
+per_op() {
+	local -n into=$3
+	local name count f total
+	while read -r name count; do
+		f=$(grep -l "^desc: Trigger: Client Request: $name\$" "$1".* | head -n 1)
+		total=$(sed -n 's/^summary: //p' "$f")
+		into[$name]=$(awk -v t="$total" -v n="$count" 'BEGIN { printf "%.1f", t / n }')
+	done <"$2"
+}
 declare -A per
-while read -r name count; do
-	f=$(grep -l "^desc: Trigger: Client Request: $name\$" "$OUT"/cg.out.* | head -n 1)
-	total=$(sed -n 's/^summary: //p' "$f")
-	per[$name]=$(awk -v t="$total" -v n="$count" 'BEGIN { printf "%.1f", t / n }')
-done <"$OUT/ops.txt"
+per_op "$OUT/cg.out" "$OUT/ops.txt" per
 
-if [[ ${1:-} == --update ]]; then
+if [[ $MODE == --update ]]; then
 	{
 		echo "# Instructions per operation of libhugeslab's fast path, measured by"
 		echo "# bench/callgrind-gate.sh --update ($(gcc -dumpfullversion 2>/dev/null | sed 's/^/gcc /'), -O2)."
@@ -75,5 +87,23 @@ while read -r name want; do
 		pass=$((pass + 1))
 	fi
 done <"$BASE"
+if [[ $MODE == --compare && -x $PEER ]]; then
+	# Same loops, same valgrind options; EAL in --no-huge mode, one lcore.
+	declare -A peer
+	valgrind --tool=callgrind --collect-atstart=no --dump-instr=no \
+		--callgrind-out-file="$OUT/peer.out" "$PEER" -l 0 --no-huge -m 256 \
+		--no-pci --no-shconf --no-telemetry --log-level=error --iova-mode=va \
+		>"$OUT/peer-ops.txt" 2>"$OUT/peer-valgrind.log" &&
+		per_op "$OUT/peer.out" "$OUT/peer-ops.txt" peer
+	echo
+	echo "instructions per operation, this build beside rte_mempool (cache 512):"
+	printf '%-8s %10s %12s %8s\n' op hugeslab rte_mempool ratio
+	while read -r name _; do
+		[[ $name == \#* || -z $name ]] && continue
+		h=${per[$name]:-} r=${peer[$name]:-}
+		printf '%-8s %10s %12s %8s\n' "$name" "${h:--}" "${r:--}" \
+			"$([[ -n $h && -n $r ]] && awk -v h="$h" -v r="$r" 'BEGIN { printf "%.2fx", h / r }' || echo -)"
+	done <"$BASE"
+fi
 echo "$pass passed, $fail failed"
 ((fail == 0))

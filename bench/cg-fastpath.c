@@ -15,6 +15,12 @@
  *              from/to the shared store, per pair
  *
  * Without valgrind it runs the same loops and prints the op counts.
+ *
+ * Built twice (bench/Makefile): cg-fastpath against libhugeslab, and
+ * cg-fastpath-dpdk (-DALLOC_DPDK) against rte_mempool with a 512-entry
+ * per-lcore cache, the same loops through rte_mempool_get/put(_bulk), for
+ * instruction counts side by side (callgrind-gate.sh --compare). rte_mempool
+ * has no reference counts: its binary has no "ref" section.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +29,36 @@
 
 #include <valgrind/callgrind.h>
 
+#if defined(ALLOC_DPDK)
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_mempool.h>
+
+static struct rte_mempool *pool;
+
+static inline void *a_get(void)
+{
+	void *o;
+
+	return rte_mempool_get(pool, &o) ? NULL : o;
+}
+#define a_put(b)	rte_mempool_put(pool, (b))
+#define a_getn(v, n)	rte_mempool_get_bulk(pool, (v), (n))
+#define a_putn(v, n)	rte_mempool_put_bulk(pool, (v), (n))
+#else
 #include "hugeslab.h"
+
+static struct hs_pool *pool;
+
+#define a_get()		hs_get(pool)
+#define a_put(b)	hs_put(pool, (b))
+#define a_getn(v, n)	hs_get_bulk(pool, (v), (n))
+#define a_putn(v, n)	hs_put_bulk(pool, (v), (n))
+#endif
 
 #define N	20000U
 #define BULK	32U
 
-static struct hs_pool *pool;
 static void *v[4096];
 
 /* Run with --collect-atstart=no: only the toggled-on parts count. */
@@ -48,10 +78,10 @@ static __attribute__((noinline)) void s_pair(void)
 	unsigned int i;
 
 	for (i = 0; i < N; i++) {
-		void *b = hs_get(pool);
+		void *b = a_get();
 
 		__asm__ volatile("" : : "r"(b) : "memory");
-		hs_put(pool, b);
+		a_put(b);
 	}
 }
 
@@ -60,10 +90,10 @@ static __attribute__((noinline)) void s_bulk(void)
 	unsigned int i;
 
 	for (i = 0; i < N / BULK; i++) {
-		if (hs_get_bulk(pool, v, BULK))
+		if (a_getn(v, BULK))
 			abort();
 		__asm__ volatile("" : : "r"(v) : "memory");
-		hs_put_bulk(pool, v, BULK);
+		a_putn(v, BULK);
 	}
 }
 
@@ -74,10 +104,10 @@ static __attribute__((noinline)) void s_get(void)
 	for (i = 0; i < N / BULK; i++) {
 		CALLGRIND_TOGGLE_COLLECT;
 		for (j = 0; j < BULK; j++)
-			v[j] = hs_get(pool);
+			v[j] = a_get();
 		CALLGRIND_TOGGLE_COLLECT;
 		for (j = 0; j < BULK; j++)
-			hs_put(pool, v[j]);
+			a_put(v[j]);
 	}
 }
 
@@ -87,23 +117,25 @@ static __attribute__((noinline)) void s_put(void)
 
 	for (i = 0; i < N / BULK; i++) {
 		for (j = 0; j < BULK; j++)
-			v[j] = hs_get(pool);
+			v[j] = a_get();
 		CALLGRIND_TOGGLE_COLLECT;
 		for (j = 0; j < BULK; j++)
-			hs_put(pool, v[j]);
+			a_put(v[j]);
 		CALLGRIND_TOGGLE_COLLECT;
 	}
 }
 
+#if !defined(ALLOC_DPDK)
 static __attribute__((noinline)) void s_ref(void *b)
 {
 	unsigned int i;
 
 	for (i = 0; i < N; i++) {
 		hs_ref(pool, b);
-		hs_put(pool, b);
+		a_put(b);
 	}
 }
+#endif
 
 static __attribute__((noinline)) void s_refill(unsigned int k)
 {
@@ -111,18 +143,34 @@ static __attribute__((noinline)) void s_refill(unsigned int k)
 
 	for (i = 0; i < N / k; i++) {
 		for (j = 0; j < k; j++)
-			v[j] = hs_get(pool);
+			v[j] = a_get();
 		for (j = 0; j < k; j++)
-			hs_put(pool, v[j]);
+			a_put(v[j]);
 	}
 }
 
-int main(void)
+#if defined(ALLOC_DPDK)
+static int pool_setup(int argc, char **argv)
+{
+	if (rte_eal_init(argc, argv) < 0) {
+		fprintf(stderr, "rte_eal_init failed\n");
+		return -1;
+	}
+	pool = rte_mempool_create("cg", 32768, 2048, 512, 0, NULL, NULL, NULL,
+				  NULL, SOCKET_ID_ANY, 0);
+	if (!pool) {
+		fprintf(stderr, "rte_mempool_create failed\n");
+		return -1;
+	}
+	return 0;
+}
+#else
+static int pool_setup(int argc, char **argv)
 {
 	struct hs_pool_config cfg;
-	unsigned int k;
-	void *b;
 
+	(void)argc;
+	(void)argv;
 	hs_pool_config_init(&cfg);
 	cfg.total_bytes = 64U << 20;
 	cfg.buf_size = 2048;
@@ -132,8 +180,18 @@ int main(void)
 	pool = hs_pool_create(&cfg);
 	if (!pool) {
 		fprintf(stderr, "hs_pool_create: %s\n", strerror(errno));
-		return 1;
+		return -1;
 	}
+	return 0;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+	unsigned int k;
+
+	if (pool_setup(argc, argv))
+		return 1;
 	/* warm the cache: the thread slot, its cache, a few buffers */
 	s_refill(64);
 	k = 4 * 256;
@@ -145,10 +203,20 @@ int main(void)
 	/* get and put: collection is toggled around the measured half only */
 	SECTION_RAW("get", N / BULK * BULK, s_get());
 	SECTION_RAW("put", N / BULK * BULK, s_put());
-	b = hs_get(pool);
-	SECTION("ref", N, s_ref(b));
-	hs_put(pool, b);
+#if !defined(ALLOC_DPDK)
+	{
+		void *b = a_get();
+
+		SECTION("ref", N, s_ref(b));
+		a_put(b);
+	}
+#endif
 	SECTION("refill", N / k * k, s_refill(k));
+#if defined(ALLOC_DPDK)
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
+#else
 	hs_pool_destroy(pool, 0);
+#endif
 	return 0;
 }

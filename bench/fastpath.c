@@ -54,11 +54,13 @@
 /*
  * Pool sizes: room for K = 32768 small buffers plus the caches, at most
  * 512 MiB (page faults are slow on virtual machines and every competitor
- * pre-faults its pool), 1 GiB for 1 MiB buffers so that a 512-entry DPDK
- * cache (which needs 1.5 x 512 buffers) and the xthread hand-off fit.
+ * pre-faults its pool), 1 GiB for 1 MiB buffers and 1.6 GiB for 2 MiB ones
+ * so that a 512-entry DPDK cache (which needs 1.5 x 512 buffers) and the
+ * xthread hand-off fit.
  */
 #define POOL_BYTES_MAX	(512UL << 20)
 #define POOL_BYTES_1M	(1UL << 30)
+#define POOL_BYTES_2M	(1600UL << 20)	/* 800 x 2 MiB: DPDK's 1.5 x 512 */
 #define POOL_BUFS_MAX	34816UL	/* 32768 + 2048 */
 
 static const char *alloc_name = "malloc";
@@ -532,7 +534,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const unsigned int ks[] = { 32, 512, 4096, 32768 };
-	char sizes_arg[256] = "2048,9216,65536,131072,1048576";
+	char sizes_arg[256] = "2048,9216,65536,131072,1048576,2097152";
 	char work_arg[128] = "pair,bulk32,keep,xthread";
 	char *tok, *save;
 	int opt;
@@ -591,7 +593,8 @@ int main(int argc, char **argv)
 
 		cur_size = strtoul(tok, NULL, 0);
 		stride = stride_of(cur_size);
-		nbufs = (cur_size >= (1UL << 20) ? POOL_BYTES_1M : POOL_BYTES_MAX) /
+		nbufs = (cur_size >= (2UL << 20) ? POOL_BYTES_2M :
+			 cur_size >= (1UL << 20) ? POOL_BYTES_1M : POOL_BYTES_MAX) /
 			stride;
 		if (nbufs > POOL_BUFS_MAX)
 			nbufs = POOL_BUFS_MAX;

@@ -108,7 +108,7 @@ t_start=$(date +%s)
 phase_time() { echo "time	$1	$(($(date +%s) - $2))" >>"$OUT/meta.tsv"; }
 
 # -------------------------------------------------------------- fast path
-DPDK_EAL=(-l 0-1 --no-huge -m 1200 --no-pci --no-shconf --no-telemetry
+DPDK_EAL=(-l 0-1 --no-huge -m 2000 --no-pci --no-shconf --no-telemetry
 	  --log-level=error --iova-mode=va --)
 fp_run() { # NAME CMD...: one repetition, rows tagged with the repetition
 	local name=$1 rep=$2
@@ -150,7 +150,7 @@ fi
 if want callgrind; then
 	t=$(date +%s)
 	log "callgrind instruction counts"
-	"$TOP/bench/callgrind-gate.sh" >"$OUT/callgrind.txt" 2>&1 || FAILED+=(callgrind-gate)
+	"$TOP/bench/callgrind-gate.sh" --compare >"$OUT/callgrind.txt" 2>&1 || FAILED+=(callgrind-gate)
 	phase_time callgrind "$t"
 fi
 

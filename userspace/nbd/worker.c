@@ -73,6 +73,7 @@
 #define STALL_RETRY_NS	5000000LL
 #define STOP_GRACE_S	10	/* at shutdown, for payloads that never come */
 #define RCVLOWAT_MAX	(1U << 20)	/* see set_lowat() */
+#define RCVLOWAT_MIN	(64U << 10)
 
 /* Linux 6.2 uapi; liburing 2.3's own copy of the header predates them. */
 #ifndef IORING_SEND_ZC_REPORT_USAGE
@@ -118,7 +119,7 @@ struct conn {
 	unsigned int id;
 	uint8_t hdr[NBD_REQ_LEN];
 	unsigned int hdr_got;
-	int lowat;			/* SO_RCVLOWAT set on @fd, 0: default */
+	int lowat;			/* SO_RCVLOWAT set on @fd, 0: default (1) */
 	bool recv_busy;			/* a header, payload or drain recv */
 	bool hdr_wait;			/* ... and it is a header recv */
 	bool sending;
@@ -454,7 +455,10 @@ static void conn_setup(struct worker *w, struct conn *c)
  * it, and at most RCVLOWAT_MAX: Linux grows the receive buffer to hold the
  * mark. The receives that use it take no MSG_WAITALL: the kernel's retry
  * of a short MSG_WAITALL receive would wait for the whole mark again, not
- * for what is left.
+ * for what is left. A receive of less than RCVLOWAT_MIN (a header, a
+ * 4 KiB payload) mostly finds its bytes in one segment: it keeps the mark
+ * it finds unless that is above what it needs, so small I/O makes no
+ * setsockopt() call.
  */
 static void set_lowat(struct conn *c, uint64_t want)
 {
@@ -462,7 +466,7 @@ static void set_lowat(struct conn *c, uint64_t want)
 
 	if (v < 1)
 		v = 1;
-	if (v == c->lowat)
+	if (v == c->lowat || (v < (int)RCVLOWAT_MIN && c->lowat <= v))
 		return;
 	/* Only a hint: on failure the receive just wakes up earlier. */
 	if (!setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)))

@@ -238,7 +238,7 @@ show /tmp/create.out
 rep=/tmp/warm0.rep
 rm -f $rep
 touch $rep && chown $NOBODY $rep
-./runas $NOBODY $NOBODY $MEMLOCK_KB ./warmd run $DIR/warm0 $rep --delay-us 2000 \
+./runas $NOBODY $NOBODY $MEMLOCK_KB ./warmd run $DIR/warm0 $rep --delay-us 5000 \
 	>/tmp/warm1.out 2>&1 &
 w=$!
 wait_for 120 has_lines $rep 200

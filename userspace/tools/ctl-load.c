@@ -151,8 +151,11 @@ static int load_check_existing(const char *file, const struct load_entry *e,
 		}
 		*have_ctl = true;
 	}
-	if (pool_dump(c, &l))
+	if (pool_dump(c, &l)) {
+		err_msg("%s:%u: %s exists; the pool dump that would show its size failed",
+			file, e->lineno, e->spec.name);
 		return EXIT_ERR;
+	}
 	r = pool_find(&l, e->spec.name);
 	if (!r)
 		err_msg("%s:%u: %s exists, but is not in the dump: another user's pool (needs CAP_SYS_ADMIN to see), or it just went away",

@@ -509,9 +509,12 @@ static void submit_msg(struct conn *c, struct req *q, unsigned int t)
 		/*
 		 * Poll first (Linux 5.19): no copy of the few segments queued
 		 * at submission, then another receive for the rest; one
-		 * receive once the mark is reached.
+		 * receive once the mark is reached. Not for a small payload,
+		 * which is mostly there already: the poll would only add a
+		 * round of task work.
 		 */
-		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+		if (left >= RCVLOWAT_MIN)
+			sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	} else
 		io_uring_prep_sendmsg(sqe, c->fd, &q->msg, MSG_NOSIGNAL | MSG_WAITALL);
 	set_ud(sqe, t == T_PAYLOAD ? (void *)q : (void *)c, t);

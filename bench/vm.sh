@@ -24,14 +24,11 @@ cd "$TOP"
 [[ -n $KVER ]] || KVER=$(scripts/kernels.sh | tail -n 1)
 WORK=$OUT.work
 rm -rf "$WORK"
-mkdir -p "$WORK/module" "$WORK/payload"
-cp -r Kbuild module include "$WORK/module/"
-make -s -C "/lib/modules/$KVER/build" M="$WORK/module" modules >"$WORK/module.log" 2>&1 || {
-	cat "$WORK/module.log" >&2
-	exit 1
-}
+mkdir -p "$WORK/payload"
+. scripts/vm/module.sh
+KO=$(vm_module "$KVER" "$WORK") || { cat "$WORK/module.log" >&2; exit 1; }
 make -s -C bench kside >/dev/null
-cp "$WORK/module/hugeslab.ko" build/bench/bin/kside bench/vm/run-guest.sh "$WORK/payload/"
+cp "$KO" build/bench/bin/kside bench/vm/run-guest.sh "$WORK/payload/"
 rc=0
 scripts/vm/run.sh --kver "$KVER" --payload "$WORK/payload" --out "$OUT" \
 	--mem 3072 --timeout 900 >"$OUT.log" 2>&1 || rc=$?

@@ -9,7 +9,8 @@
 #   selftests/pools/run.sh --kver KVER [--out DIR] [--module KO]
 #   --out     default build/vm-pools-KVER
 #   --module  the hugeslab.ko to test; default build/module-KVER/hugeslab.ko
-#             when scripts/check.sh built it, else one built here (W=1)
+#             when scripts/check.sh built it from the current sources,
+#             else one built here (W=1; scripts/vm/module.sh)
 # The fio rows (pool memory and malloc, same job, same run) are the
 # "# fio" lines of DIR/vm/tests.log.  Ends with scripts/vm/run.sh's
 # "vm KVER: N passed, N failed, N skipped".
@@ -45,15 +46,8 @@ make -s -C "$TOP/selftests/pools" OUT="$OUT/bin" LIBHS="$LIBHS"
 make -s -C "$TOP/userspace/tools" OUT="$OUT/bin"
 cp "$OUT/bin/warmd" "$OUT/bin/runas" "$OUT/bin/hugeslabctl" "$PL/"
 if [[ -z $KO ]]; then
-	KO=$TOP/build/module-$KVER/hugeslab.ko
-	if [[ ! -f $KO ]]; then
-		rm -rf "$OUT/module" && mkdir -p "$OUT/module"
-		cp -r "$TOP/Kbuild" "$TOP/module" "$TOP/include" "$OUT/module/"
-		make -s -C "/lib/modules/$KVER/build" M="$OUT/module" W=1 modules \
-			>"$OUT/module.log" 2>&1 ||
-			{ echo "pools vm test: module build failed, see $OUT/module.log" >&2; exit 1; }
-		KO=$OUT/module/hugeslab.ko
-	fi
+	. "$TOP/scripts/vm/module.sh"
+	KO=$(vm_module "$KVER" "$OUT")
 fi
 cp "$KO" "$PL/hugeslab.ko"
 p=$(command -v fio) || { echo "pools vm test: fio missing (scripts/install-deps.sh)" >&2; exit 2; }

@@ -10,7 +10,8 @@
 #   selftests/rdma/run.sh --kver KVER [--out DIR] [--module KO]
 #   --out     default build/vm-rdma-KVER
 #   --module  the hugeslab.ko to test; default build/module-KVER/hugeslab.ko
-#             when scripts/check.sh built it, else one built here (W=1)
+#             when scripts/check.sh built it from the current sources,
+#             else one built here (W=1; scripts/vm/module.sh)
 # Ends with scripts/vm/run.sh's "vm KVER: N passed, N failed, N skipped".
 set -euo pipefail
 
@@ -37,15 +38,8 @@ mkdir -p "$PL/bin" "$PL/lib"
 make -s -C "$TOP/selftests/rdma" OUT="$OUT/bin"
 cp "$OUT/bin/rdma_test" "$PL/"
 if [[ -z $KO ]]; then
-	KO=$TOP/build/module-$KVER/hugeslab.ko
-	if [[ ! -f $KO ]]; then
-		rm -rf "$OUT/module" && mkdir -p "$OUT/module"
-		cp -r "$TOP/Kbuild" "$TOP/module" "$TOP/include" "$OUT/module/"
-		make -s -C "/lib/modules/$KVER/build" M="$OUT/module" W=1 modules \
-			>"$OUT/module.log" 2>&1 ||
-			{ echo "rdma vm test: module build failed, see $OUT/module.log" >&2; exit 1; }
-		KO=$OUT/module/hugeslab.ko
-	fi
+	. "$TOP/scripts/vm/module.sh"
+	KO=$(vm_module "$KVER" "$OUT")
 fi
 cp "$KO" "$PL/hugeslab.ko"
 for b in ip rdma; do

@@ -450,7 +450,7 @@ def fastpath_section(fp, pd):
           "linked with ``-ljemalloc`` or ``-ltcmalloc_minimal`` (Debian packages),",
           "DPDK's ``rte_mempool`` (ring_mp_mc, EAL without huge pages, lcores 0",
           "and 1, per-lcore cache of 512 or none) and libhugeslab (default",
-          "per-thread cache: min(256, buffers/16) entries). Threads are pinned to",
+          "per-thread cache: min(256, buffers/4) entries). Threads are pinned to",
           "CPUs 0 and 1. Only the allocator calls are timed, with the TSC, in",
           "batches of 32 buffers; a sample is ns per get+put of one batch, and a",
           "cell's median and p99 are over its samples (at least 64, up to 4096,",

@@ -93,7 +93,7 @@ enum hs_backend {
  *	is a multiple of the device's alignment (512 B or 4 KiB)
  * @numa_node: node to allocate on, or -1 for no preference
  * @cache_size: buffers per per-thread cache, 0 for the default
- *	(min(256, buffers / 16)); at most %HS_CACHE_SIZE_MAX
+ *	(min(256, buffers / 4)); at most %HS_CACHE_SIZE_MAX
  * @flags: HS_POOL_* flags; unknown flags are rejected
  * @name: pool name for statistics, at most %HS_NAME_MAX - 1 characters of
  *	[A-Za-z0-9._-]; NULL or "" gives "pool"; with %HS_POOL_NAMED also the

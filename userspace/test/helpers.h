@@ -111,4 +111,16 @@ static inline void t_sleep_ms(unsigned int ms)
 		;
 }
 
+/* Whether all @len bytes at @p are HS_POISON_BYTE (debug pools). */
+static inline int t_all_poison(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (c[i] != HS_POISON_BYTE)
+			return 0;
+	return 1;
+}
+
 #endif /* HS_TEST_HELPERS_H */

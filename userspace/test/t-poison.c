@@ -5,16 +5,6 @@
  */
 #include "helpers.h"
 
-static int all_poison(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != HS_POISON_BYTE)
-			return 0;
-	return 1;
-}
-
 int main(void)
 {
 	/* 1 MiB buffers with headroom: 1 per slab, 2 slabs, no cache */
@@ -28,12 +18,12 @@ int main(void)
 	b = hs_get(pool);
 	T_ASSERT(a && b);
 	/* fresh buffers carry the poison, headroom included */
-	T_ASSERT(all_poison(a - 512, 512 + (1U << 20)));
+	T_ASSERT(t_all_poison(a - 512, 512 + (1U << 20)));
 	memset(a, 1, 4096);
 	memset(b, 2, 4096);
 	T_ASSERT(hs_put(pool, a) == 0);
 	T_ASSERT(hs_put(pool, b) == 0);
-	T_ASSERT(all_poison(a - 512, 512 + (1U << 20)));
+	T_ASSERT(t_all_poison(a - 512, 512 + (1U << 20)));
 
 	/* use after free: write into a, then get both back */
 	a[12345] = 0;

@@ -26,16 +26,6 @@ static struct hs_pool *qpool(uint32_t flags, uint32_t quarantine)
 	return hs_pool_create(&cfg);
 }
 
-static int is_poison(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != HS_POISON_BYTE)
-			return 0;
-	return 1;
-}
-
 /* get, put, get (another buffer), then the stale second put */
 static void stale_put(void)
 {
@@ -95,7 +85,7 @@ static void write_after_put(void)
 		T_FAIL("debug pool reused the buffer just freed (no quarantine)");
 	c[100] = 1;	/* the use after free */
 	/* the next owner's buffer is untouched */
-	T_ASSERT(is_poison(d, SZ));
+	T_ASSERT(t_all_poison(d, SZ));
 	/* drain the pool: c comes out of the quarantine and fails its check */
 	held[n++] = d;
 	while ((held[n] = hs_get(pool)) != NULL)

@@ -9,6 +9,7 @@
 # QD 16, the default), rand (4 KiB random writes, QD 64), rand4 (the same
 # on 4 connections, 32 MiB each) or storm (32 MiB
 # writes, 8 jobs x QD 2). Every job ends with a FLUSH (end_fsync=1).
+# Each run lasts AB_SECS seconds (default 5).
 # Prints one line per run: name, MB/s, load average; with AB_SUMMARIES=1
 # also each hugeslab-nbd run's summary line.
 set -u
@@ -32,7 +33,7 @@ rand4) JOB="--rw=randwrite --bs=4k --numjobs=4 --iodepth=64 --size=$((SIZE / 16)
 storm) JOB="--rw=write --bs=32m --numjobs=8 --iodepth=2 --size=$((SIZE / 8)) --offset_increment=$((SIZE / 8))" ;;
 *) echo "unknown workload $WL" >&2; exit 2 ;;
 esac
-COMMON="--name=ab --verify=crc32c --do_verify=0 --end_fsync=1 --verify_state_save=0 --group_reporting=1 --output-format=terse --terse-version=3"
+COMMON="--name=ab --time_based --runtime=${AB_SECS:-5} --verify=crc32c --do_verify=0 --end_fsync=1 --verify_state_save=0 --group_reporting=1 --output-format=terse --terse-version=3"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 

@@ -406,6 +406,17 @@ static int do_fork(uint64_t *s)
 	return waitpid(pid, &status, 0) == pid ? 0 : -1;
 }
 
+/* Put a newly opened @fd in a random slot, closing what was there. */
+static int fd_store(uint64_t *s, int fd)
+{
+	if (fd < 0)
+		return -1;
+	fd = __atomic_exchange_n(&fds[rnd(s) % NR_FDS], fd, __ATOMIC_RELAXED);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 static void set_fuzz_name(char *dst, uint64_t *s)
 {
 	const char *name = fuzz_names[rnd(s) % ARRAY_SIZE(fuzz_names)];
@@ -448,19 +459,11 @@ static int do_named(uint64_t *s)
 static int do_node_open(uint64_t *s)
 {
 	char path[64];
-	int fd, slot;
 
 	snprintf(path, sizeof(path), HUGESLAB_POOL_DIR "/%s",
 		 fuzz_names[rnd(s) % ARRAY_SIZE(fuzz_names)]);
-	fd = open(path, (rnd(s) % 4 ? O_RDWR | O_CREAT : O_RDONLY) |
-		  O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	slot = rnd(s) % NR_FDS;
-	fd = __atomic_exchange_n(&fds[slot], fd, __ATOMIC_RELAXED);
-	if (fd >= 0)
-		close(fd);
-	return 0;
+	return fd_store(s, open(path, (rnd(s) % 4 ? O_RDWR | O_CREAT :
+				       O_RDONLY) | O_CLOEXEC, 0600));
 }
 
 static int destroy_name(int fd, const char *name, uint32_t flags)
@@ -488,19 +491,13 @@ static int do_destroy(uint64_t *s)
 
 static int do_op(uint64_t *s, enum op op)
 {
-	int fd, slot;
+	int fd;
 
 	switch (op) {
 	case OP_OPEN:
-		fd = open(HUGESLAB_DEVICE_PATH,
-			  (rnd(s) % 8 ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-		if (fd < 0)
-			return -1;
-		slot = rnd(s) % NR_FDS;
-		fd = __atomic_exchange_n(&fds[slot], fd, __ATOMIC_RELAXED);
-		if (fd >= 0)
-			close(fd);
-		return 0;
+		return fd_store(s, open(HUGESLAB_DEVICE_PATH,
+					(rnd(s) % 8 ? O_RDWR : O_RDONLY) |
+					O_CLOEXEC));
 	case OP_CLOSE:
 		fd = __atomic_exchange_n(&fds[rnd(s) % NR_FDS], -1,
 					 __ATOMIC_RELAXED);

@@ -303,6 +303,8 @@ TEST_F(pools, node_map_like_fio)
 	memset(whole + 3 * SZ_2M + len % SZ_2M, 0x77, SZ_4K);
 	EXPECT_EQ(checksum(q, 3 * SZ_2M), checksum(whole, 3 * SZ_2M));
 	EXPECT_EQ(POOL_SIZE >> 10, pmd_kb(whole));
+	TH_LOG("through the node: %ld of %zu kB PMD-mapped (fio-like length), %ld of %lu kB (whole pool)",
+	       pmd_kb(q), len >> 10, pmd_kb(whole), POOL_SIZE >> 10);
 	EXPECT_EQ(0x77, p[3 * SZ_2M + len % SZ_2M]);
 	/* Past the end of the pool, as for the creator. */
 	EXPECT_EQ(MAP_FAILED, hs_map(fd, POOL_SIZE + SZ_4K, 0));

@@ -123,7 +123,12 @@ static int create_owner(const struct hugeslab_create *args,
 	}
 	if (args->flags & HUGESLAB_CREATE_MODE)
 		owner->mode = args->mode;
-	if ((!uid_eq(owner->uid, current_uid()) || !in_group_p(owner->gid) ||
+	/*
+	 * Only ids asked for are checked: the default gid of a setgid
+	 * creator is its real gid, which in_group_p() need not accept.
+	 */
+	if (((args->flags & HUGESLAB_CREATE_OWNER &&
+	      (!uid_eq(owner->uid, current_uid()) || !in_group_p(owner->gid))) ||
 	     args->flags & HUGESLAB_CREATE_PERSISTENT) &&
 	    !capable(CAP_SYS_ADMIN))
 		return -EPERM;

@@ -165,7 +165,7 @@ static int as_nobody(int (*fn)(int *fds, int arg), int arg, rlim_t memlock)
 static const char *const names[] = {
 	"pn-default", "pn-owner", "pn-zero", "pn-map", "pn-ro", "pn-priv",
 	"pn-open", "pn-warm", "pn-plain", "pn-busy", "pn-forced", "pn-nl",
-	"pn-mod", "pn-fail", "pn-race", "pn-own", "pn-charge",
+	"pn-mod", "pn-fail", "pn-race", "pn-own", "pn-charge", "pn-setgid",
 };
 
 FIXTURE(pools) {
@@ -412,6 +412,39 @@ TEST_F(pools, node_permissions)
 	EXPECT_EQ(0, destroy("pn-warm", 0));
 	munmap(p, SZ_2M);
 	close(fd2);
+}
+
+/*
+ * A setgid program: real gid 65534, effective and fs gid 100, no other
+ * group, no capability.  A CREATE_NAMED without OWNER gives the node the
+ * creator's real ids and needs no privilege, even though 65534 is not one
+ * of the groups in_group_p() accepts.
+ */
+TEST_F(pools, setgid_creator)
+{
+	struct rlimit rl = { 2 * SZ_2M, 2 * SZ_2M };
+	struct stat st;
+	int status, fd = hs_open();
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
+		    setresgid(NOBODY_ID, 100, 100) ||
+		    setresuid(NOBODY_ID, NOBODY_ID, NOBODY_ID) || drop_caps())
+			_exit(100);
+		if (create_named(fd, SZ_2M, "pn-setgid"))
+			_exit(10);
+		if (stat(node("pn-setgid"), &st) || st.st_uid != NOBODY_ID ||
+		    st.st_gid != NOBODY_ID || (st.st_mode & 07777) != 0600)
+			_exit(11);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd);
 }
 
 /*

@@ -133,9 +133,10 @@ struct hs_pool_config {
  * buffer's offset (struct hs_pool, __shift): pool offset >> shift is the
  * entry's index. Eight entries share a cache line, and for buffers of
  * 128 KiB, 1 MiB or 2 MiB consecutive buffers have consecutive entries
- * instead of entries 4 KiB apart that all fall into one L1 set. @ref holds the reference count in its low
- * 24 bits (__HS_REFS()) and the owner tag of the last get in its top 8, so
- * one load validates a put, reads its count and names its tag. @stamp is
+ * instead of entries 4 KiB apart that all fall into one L1 set. @ref holds
+ * the reference count in its low 24 bits (__HS_REFS()) and the owner tag
+ * of the last get in its top 8, so one load validates a put, reads its
+ * count and names its tag. @stamp is
  * the time of the last get in ms of CLOCK_MONOTONIC, modulo 2^32 (ages up
  * to 49 days), read from the cache's clock (__hs_cache).
  */
@@ -152,15 +153,15 @@ struct __hs_meta {
 #define __HS_REF_MASK		((1U << __HS_REF_BITS) - 1)
 #define __HS_REFS(w)		((w) & __HS_REF_MASK)
 #define __HS_TAG(w)		((w) >> __HS_REF_BITS)
-#define __HS_REF_NONE		0xffffffU	/* page does not start a buffer */
+#define __HS_REF_NONE		0xffffffU	/* entry starts no buffer */
 #define __HS_REF_QUARANTINE	0xfffffeU	/* poison damaged, kept out */
 #define __HS_REF_MAX		0xfff000U	/* refcount limit */
 
 /*
  * Internal: a per-thread cache, touched only by its thread. The fields a
  * get or put needs sit in its first line, copies of the pool's included,
- * and @objs holds 32-bit page indices: half the bytes of pointers, and the
- * index of a get is its metadata's index. @stamp is the time for the ages
+ * and @objs holds 32-bit metadata indices: half the bytes of pointers, and
+ * the buffer is @base + (index << @shift). @stamp is the time for the ages
  * of the cache's gets, in ms of CLOCK_MONOTONIC: the library's clock
  * thread stores the time into every cache every %__HS_CLOCK_MS (clock.c),
  * so a get reads the clock with a load from a line it touches anyway

@@ -67,9 +67,11 @@ for b in nbd-client mkfs.ext4 e2fsck strace; do
 	cp "$p" "$PL/bin/"
 done
 cp /etc/mke2fs.conf "$PL/etc/"
-# The module scripts/check.sh built for this kernel, when there is one.
-if [[ $SERVER == hugeslab-nbd && -f $TOP/build/module-$KVER/hugeslab.ko ]]; then
-	cp "$TOP/build/module-$KVER/hugeslab.ko" "$PL/"
+# The server's pool comes from /dev/hugeslab: the module is always in the
+# payload (scripts/vm/module.sh), except for the nomodule control.
+if [[ $SERVER == hugeslab-nbd && $NEGATIVE != nomodule ]]; then
+	. "$TOP/scripts/vm/module.sh"
+	cp "$(vm_module "$KVER" "$OUT")" "$PL/hugeslab.ko"
 fi
 install -m 0755 "$TOP/selftests/nbd/guest.sh" "$PL/run-guest.sh"
 

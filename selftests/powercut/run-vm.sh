@@ -50,11 +50,10 @@ cp "$NBD_BIN/static-broken/hugeslab-nbd" "$PAYLOAD/nbd/broken/"
 # dmsetup and mke2fs are dynamically linked: run.sh copies their libraries.
 cp "$(command -v dmsetup)" "$(command -v mke2fs)" /etc/mke2fs.conf "$PAYLOAD/"
 cp "$SINK_BIN/hugeslab-sink" "$SINK_BIN/hugeslab-source" "$PAYLOAD/sink/bin/"
-# With the module the sink's pool is hugeslab's; without it, the library's
-# fallback backend (the lane is about the disk, not the pool).
-if [[ -f $BUILD/module-$KVER/hugeslab.ko ]]; then
-	cp "$BUILD/module-$KVER/hugeslab.ko" "$PAYLOAD/"
-fi
+# The sink's and hugeslab-nbd's pools come from the module, as in production
+# (scripts/vm/module.sh builds it when check.sh has not).
+. "$TOP/scripts/vm/module.sh"
+cp "$(vm_module "$KVER" "$BUILD/powercut-module-$KVER")" "$PAYLOAD/hugeslab.ko"
 
 exec "$TOP/scripts/vm/run.sh" --kver "$KVER" --payload "$PAYLOAD" --out "$OUT" \
 	--mem 1024 --disk-mb 416 --timeout 600 \

@@ -1260,7 +1260,13 @@ def nbd_section(d, pd, m):
           "figures are far below the host's and CPU seconds per GB far above;",
           "the ratios within this run are what it measures. Loopback TCP in",
           "the guest (fio's net engine, one connection): %s." % (
-              "%.1f MB/s" % st.median(list(v.loop.values())) if v.loop else "not measured"), ""]
+              "%.1f MB/s" % st.median(list(v.loop.values())) if v.loop else "not measured")]
+    nrep = len({k[2] for k in v.raw})
+    if len(v.loop) < nrep:
+        L += ["It was measured in %d of %d repetitions: in the others fio 3.33's net" % (len(v.loop), nrep),
+              "engine died (SIGPIPE in the sender, then a double free), a TAP failure of",
+              "the run, not a figure."]
+    L += [""]
     L += nbd_body(v, pd, "nbd-vm", "VM, /dev/hugeslab pool, virtio disk")
     return L
 

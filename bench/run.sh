@@ -6,7 +6,8 @@
 # tcmalloc and DPDK's rte_mempool in one run, and writes the report
 # (Documentation/hugeslab/benchmarks.rst, plots in
 # Documentation/hugeslab/bench/) from the raw results in build/bench/results/.
-# Takes about 7-10 minutes on a 2-core machine, the VM included.
+# Takes about 7-10 minutes on a 2-core machine, the VM included, plus the
+# nbd part: about 12 minutes on the host and 19 in its VM (bench/nbd).
 #
 #   bench/run.sh [--reps N] [--no-vm] [--only LIST] [--out DIR]
 #   bench/run.sh --smoke      a few seconds: every program runs on a small

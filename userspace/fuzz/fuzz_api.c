@@ -570,7 +570,9 @@ static void op_create(void)
 	cfg.flags = u8() & 1 ? u32() : (u8() & HS_POOL_FLAGS_MASK);
 	cfg.flags |= HS_POOL_ALLOW_FALLBACK;
 	cfg.stats_mode = u16() & 0x7ff;
-	cfg.reserved[u8() & 3] = u8() == 0x42;
+	cfg.reserved[u8() % (sizeof(cfg.reserved) / sizeof(cfg.reserved[0]))] = u8() == 0x42;
+	cfg.reserved32 = u8() == 0x42;
+	cfg.quarantine = (u8() & 1) ? u32() : u8();
 	n = u8() % sizeof(name);
 	for (size_t i = 0; i < n; i++)
 		name[i] = (char)u8();
@@ -588,7 +590,10 @@ static void op_create(void)
 	CHECK(cfg.total_bytes && cfg.total_bytes <= (1ULL << 40));
 	CHECK(cfg.buf_size >= HS_BUF_SIZE_MIN && cfg.buf_size <= HS_BUF_SIZE_MAX);
 	CHECK(!(cfg.flags & ~HS_POOL_FLAGS_MASK));
-	CHECK(!cfg.reserved[0] && !cfg.reserved[1] && !cfg.reserved[2] && !cfg.reserved[3]);
+	for (size_t i = 0; i < sizeof(cfg.reserved) / sizeof(cfg.reserved[0]); i++)
+		CHECK(!cfg.reserved[i]);
+	CHECK(!cfg.reserved32);
+	CHECK(!cfg.quarantine || (cfg.flags & HS_POOL_DEBUG));
 	CHECK(hs_pool_buf_size(p) == cfg.buf_size);
 	CHECK(hs_pool_headroom(p) == cfg.headroom);
 	CHECK(hs_pool_nr_bufs(p) >= 1);

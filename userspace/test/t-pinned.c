@@ -72,8 +72,7 @@ int main(void)
 	bad |= check_locked("pool struct", pool, sizeof(*p));
 	bad |= check_locked("metadata", pool->__meta,
 			    npages * sizeof(struct __hs_meta));
-	bad |= check_locked("thread cache", c,
-			    sizeof(*c) + c->cap * sizeof(void *));
+	bad |= check_locked("thread cache", c, hs_cache_bytes(p));
 	bad |= check_locked("thread counters", c->st, sizeof(*c->st));
 	bad |= check_locked("store slots", p->store.slots,
 			    p->store.cap * sizeof(uint32_t));

@@ -925,6 +925,20 @@ int __hs_ref_slow(struct hs_pool *pool, void *buf);
 
 #define __hs_likely(x)		__builtin_expect(!!(x), 1)
 #define __hs_unlikely(x)	__builtin_expect(!!(x), 0)
+
+/*
+ * Unroll the next loop 4 times: a loop of one load and one store spends
+ * as many instructions on its counter and branch as on its work (bulk
+ * get: 5 -> 2.75 per buffer). Compilers without the pragma, where -Wall
+ * would warn about an unknown one, just run the loop.
+ */
+#if defined(__clang__)
+#define __HS_UNROLL4		_Pragma("clang loop unroll_count(4)")
+#elif defined(__GNUC__) && __GNUC__ >= 8
+#define __HS_UNROLL4		_Pragma("GCC unroll 4")
+#else
+#define __HS_UNROLL4
+#endif
 #define __hs_load(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
 #define __hs_store(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
@@ -1062,6 +1076,7 @@ static inline int hs_get_bulk(struct hs_pool *pool, void **bufs,
 		for (i = 0; i < n; i++)
 			bufs[i] = (void *)(base +
 					   ((uintptr_t)src[n - 1 - i] << shift));
+		__HS_UNROLL4
 		for (i = 0; i < n; i++)
 			__hs_meta_take(&meta[src[i]], word);
 		c->len -= n;
@@ -1157,10 +1172,41 @@ static inline int hs_put_bulk(struct hs_pool *pool, void *const *bufs,
 			 */
 			struct __hs_meta *meta = c->meta;
 			uint32_t *objs = c->objs + c->len;
-			uint32_t nmeta = c->nmeta, rtag = 0;
-			unsigned int run = 0, shift = c->shift;
+			uint32_t nmeta = c->nmeta, rtag, want = 0;
+			unsigned int run, shift = c->shift;
 			uintptr_t base = c->base;
 
+			/*
+			 * First loop, for the usual batch of one owner's
+			 * buffers: an entry holding exactly one reference and
+			 * the first buffer's tag is compared whole with one
+			 * word, and every store writes that word less one.
+			 * The first other entry ends it; the second loop
+			 * then goes on from there precisely, per tag. The
+			 * store precedes the next load, so a buffer twice
+			 * in @bufs is refused the second time, as before.
+			 */
+			if (n) {
+				uint64_t idx = __hs_page_of(base, shift,
+							    bufs[0]);
+
+				if (__hs_likely(idx < nmeta))
+					want = (__hs_load(&meta[idx].ref) &
+						~__HS_REF_MASK) | 1U;
+			}
+			for (; i < n; i++) {
+				uint64_t idx = __hs_page_of(base, shift,
+							    bufs[i]);
+
+				if (__hs_unlikely(idx >= nmeta) ||
+				    __hs_unlikely(__atomic_load_n(&meta[idx].ref,
+								  __ATOMIC_ACQUIRE) != want))
+					break;
+				__hs_store(&meta[idx].ref, want - 1);
+				objs[i] = (uint32_t)idx;
+			}
+			rtag = __HS_TAG(want) & (HS_MAX_TAGS - 1);
+			run = i;
 			for (; i < n; i++) {
 				uint64_t idx = __hs_page_of(base, shift,
 							    bufs[i]);

@@ -8,6 +8,8 @@
  * Sections (one callgrind dump each, named after the operation):
  *   pair       hs_get + hs_put of one buffer, served by the thread's cache
  *   bulk32     hs_get_bulk + hs_put_bulk of 32 buffers (counted per buffer)
+ *   bulkn      the same with the count known only at run time, as in most
+ *              callers: the compiler cannot vectorise for a constant 32
  *   get        hs_get alone (32 in a row from a full cache, per buffer)
  *   put        hs_put alone (32 in a row into the cache, per buffer)
  *   ref        hs_ref + hs_put on a buffer held once
@@ -94,6 +96,18 @@ static __attribute__((noinline)) void s_bulk(void)
 			abort();
 		__asm__ volatile("" : : "r"(v) : "memory");
 		a_putn(v, BULK);
+	}
+}
+
+static __attribute__((noinline)) void s_bulkn(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < N / n; i++) {
+		if (a_getn(v, n))
+			abort();
+		__asm__ volatile("" : : "r"(v) : "memory");
+		a_putn(v, n);
 	}
 }
 
@@ -188,6 +202,8 @@ static int pool_setup(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* volatile: the count of s_bulkn() is no constant to the compiler */
+	volatile unsigned int bulkn = BULK;
 	unsigned int k;
 
 	if (pool_setup(argc, argv))
@@ -200,6 +216,7 @@ int main(int argc, char **argv)
 
 	SECTION("pair", N, s_pair());
 	SECTION("bulk32", N / BULK * BULK, s_bulk());
+	SECTION("bulkn", N / BULK * BULK, s_bulkn(bulkn));
 	/* get and put: collection is toggled around the measured half only */
 	SECTION_RAW("get", N / BULK * BULK, s_get());
 	SECTION_RAW("put", N / BULK * BULK, s_put());

@@ -917,6 +917,8 @@ void *__hs_get_slow(struct hs_pool *pool, unsigned int tag);
 int __hs_get_bulk_slow(struct hs_pool *pool, void **bufs, unsigned int n,
 		       unsigned int tag);
 int __hs_put_slow(struct hs_pool *pool, void *buf);
+int __hs_put_bulk_slow(struct hs_pool *pool, void *const *bufs, unsigned int n,
+		       unsigned int done);
 int __hs_ref_slow(struct hs_pool *pool, void *buf);
 
 /* ---------------------------------------------------------------------- */
@@ -1161,47 +1163,37 @@ static inline int hs_put_bulk(struct hs_pool *pool, void *const *bufs,
 			      unsigned int n)
 {
 	struct __hs_cache *c;
-	int ret = 0, err = 0;
 	unsigned int i = 0;
 
-	if (__hs_likely(pool != NULL && bufs != NULL)) {
+	if (__hs_likely(pool != NULL && bufs != NULL && n != 0)) {
 		c = pool->__cache[__hs_tls.slot];
 		if (__hs_likely(c != NULL && c->len + n <= c->cap &&
 				!__hs_load(&pool->__waiters))) {
 			/*
-			 * As __hs_put_cached() per buffer, with the cache's
-			 * fields in registers and the per-tag counter added
-			 * once per run of equal tags: a counter bumped per
-			 * buffer is a chain of dependent loads and stores.
+			 * As __hs_put_cached() per buffer, for the usual
+			 * batch of one owner's buffers: an entry holding
+			 * exactly one reference and the first buffer's tag
+			 * is compared whole with one word, every store
+			 * writes that word less one, and the per-tag
+			 * counter is added once. The first other entry
+			 * ends the loop and __hs_put_bulk_slow() goes on
+			 * from there precisely, per tag; out of line, it
+			 * leaves this loop the registers. The store precedes
+			 * the next load, so a buffer twice in @bufs is
+			 * refused the second time.
 			 */
 			struct __hs_meta *meta = c->meta;
 			uint32_t *objs = c->objs + c->len;
-			uint32_t nmeta = c->nmeta, rtag, want = 0;
-			unsigned int run, shift = c->shift;
+			uint32_t nmeta = c->nmeta, want = 0;
+			unsigned int shift = c->shift;
 			uintptr_t base = c->base;
+			uint64_t idx = __hs_page_of(base, shift, bufs[0]);
 
-			/*
-			 * First loop, for the usual batch of one owner's
-			 * buffers: an entry holding exactly one reference and
-			 * the first buffer's tag is compared whole with one
-			 * word, and every store writes that word less one.
-			 * The first other entry ends it; the second loop
-			 * then goes on from there precisely, per tag. The
-			 * store precedes the next load, so a buffer twice
-			 * in @bufs is refused the second time, as before.
-			 */
-			if (n) {
-				uint64_t idx = __hs_page_of(base, shift,
-							    bufs[0]);
-
-				if (__hs_likely(idx < nmeta))
-					want = (__hs_load(&meta[idx].ref) &
-						~__HS_REF_MASK) | 1U;
-			}
+			if (__hs_likely(idx < nmeta))
+				want = (__hs_load(&meta[idx].ref) &
+					~__HS_REF_MASK) | 1U;
 			for (; i < n; i++) {
-				uint64_t idx = __hs_page_of(base, shift,
-							    bufs[i]);
-
+				idx = __hs_page_of(base, shift, bufs[i]);
 				if (__hs_unlikely(idx >= nmeta) ||
 				    __hs_unlikely(__atomic_load_n(&meta[idx].ref,
 								  __ATOMIC_ACQUIRE) != want))
@@ -1209,47 +1201,17 @@ static inline int hs_put_bulk(struct hs_pool *pool, void *const *bufs,
 				__hs_store(&meta[idx].ref, want - 1);
 				objs[i] = (uint32_t)idx;
 			}
-			rtag = __HS_TAG(want) & (HS_MAX_TAGS - 1);
-			run = i;
-			for (; i < n; i++) {
-				uint64_t idx = __hs_page_of(base, shift,
-							    bufs[i]);
-				uint32_t w, tag;
-
-				if (__hs_unlikely(idx >= nmeta))
-					break;
-				w = __atomic_load_n(&meta[idx].ref,
-						    __ATOMIC_ACQUIRE);
-				if (__hs_unlikely(__HS_REFS(w) != 1))
-					break;
-				tag = __HS_TAG(w) & (HS_MAX_TAGS - 1);
-				if (__hs_unlikely(tag != rtag)) {
-					if (run)
-						__hs_count(&c->st->tag_puts[rtag],
-							   run);
-					rtag = tag;
-					run = 0;
-				}
-				run++;
-				__hs_store(&meta[idx].ref, w - 1);
-				objs[i] = (uint32_t)idx;
+			if (__hs_likely(i != 0)) {
+				__hs_count(&c->st->tag_puts[__HS_TAG(want) &
+							    (HS_MAX_TAGS - 1)],
+					   i);
+				c->len += i;
 			}
-			if (run)
-				__hs_count(&c->st->tag_puts[rtag], run);
-			c->len += i;
-		}
-	} else if (n) {
-		return __hs_put_slow(pool, NULL);
-	}
-	for (; i < n; i++) {
-		if (hs_put(pool, bufs[i]) && !ret) {
-			ret = -1;
-			err = errno;
+			if (__hs_likely(i == n))
+				return 0;
 		}
 	}
-	if (ret)
-		errno = err;
-	return ret;
+	return __hs_put_bulk_slow(pool, bufs, n, i);
 }
 
 /**

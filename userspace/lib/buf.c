@@ -325,6 +325,60 @@ HS_EXPORT int __hs_put_slow(struct hs_pool *pool, void *buf)
 	return 0;
 }
 
+/*
+ * hs_put_bulk() from @bufs[@done] on, the first @done being put already:
+ * into the cache with the per-tag counter added per run of equal tags,
+ * then one hs_put() per buffer from the first that the cache cannot take
+ * (a refused pointer, a shared or free buffer, a full cache, waiters).
+ */
+HS_EXPORT int __hs_put_bulk_slow(struct hs_pool *pool, void *const *bufs,
+				 unsigned int n, unsigned int done)
+{
+	unsigned int i = done, run = 0, rtag = 0;
+	struct __hs_cache *c;
+	int ret = 0, err = 0;
+
+	if (!n)
+		return 0;
+	if (!pool || !bufs)
+		return __hs_put_slow(pool, NULL);
+	c = pool->__cache[__hs_tls.slot];
+	if (c && c->len + (n - i) <= c->cap &&
+	    !__atomic_load_n(&pool->__waiters, __ATOMIC_RELAXED)) {
+		for (; i < n; i++) {
+			uint64_t idx = __hs_page_of(c->base, c->shift, bufs[i]);
+			uint32_t w, tag;
+
+			if (idx >= c->nmeta)
+				break;
+			w = __atomic_load_n(&c->meta[idx].ref,
+					    __ATOMIC_ACQUIRE);
+			if (__HS_REFS(w) != 1)
+				break;
+			tag = __HS_TAG(w) & (HS_MAX_TAGS - 1);
+			if (tag != rtag && run) {
+				__hs_count(&c->st->tag_puts[rtag], run);
+				run = 0;
+			}
+			rtag = tag;
+			run++;
+			__hs_store(&c->meta[idx].ref, w - 1);
+			c->objs[c->len++] = (uint32_t)idx;
+		}
+		if (run)
+			__hs_count(&c->st->tag_puts[rtag], run);
+	}
+	for (; i < n; i++) {
+		if (hs_put(pool, bufs[i]) && !ret) {
+			ret = -1;
+			err = errno;
+		}
+	}
+	if (ret)
+		errno = err;
+	return ret;
+}
+
 HS_EXPORT int __hs_ref_slow(struct hs_pool *pool, void *buf)
 {
 	struct hs_pool_priv *p = hs_priv(pool);

@@ -87,19 +87,8 @@ static __attribute__((noinline)) void s_pair(void)
 	}
 }
 
-static __attribute__((noinline)) void s_bulk(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < N / BULK; i++) {
-		if (a_getn(v, BULK))
-			abort();
-		__asm__ volatile("" : : "r"(v) : "memory");
-		a_putn(v, BULK);
-	}
-}
-
-static __attribute__((noinline)) void s_bulkn(unsigned int n)
+/* Inlined into both callers: s_bulk() with n a constant, s_bulkn() not. */
+static inline __attribute__((always_inline)) void bulk_loop(unsigned int n)
 {
 	unsigned int i;
 
@@ -109,6 +98,16 @@ static __attribute__((noinline)) void s_bulkn(unsigned int n)
 		__asm__ volatile("" : : "r"(v) : "memory");
 		a_putn(v, n);
 	}
+}
+
+static __attribute__((noinline)) void s_bulk(void)
+{
+	bulk_loop(BULK);
+}
+
+static __attribute__((noinline)) void s_bulkn(unsigned int n)
+{
+	bulk_loop(n);
 }
 
 static __attribute__((noinline)) void s_get(void)

@@ -25,7 +25,7 @@ cd "$TOP"
 WORK=$OUT.work
 rm -rf "$WORK"
 mkdir -p "$WORK/payload"
-. scripts/vm/module.sh
+. scripts/vm/lane.sh
 KO=$(vm_module "$KVER" "$WORK") || { cat "$WORK/module.log" >&2; exit 1; }
 make -s -C bench kside >/dev/null
 cp "$KO" build/bench/bin/kside bench/vm/run-guest.sh "$WORK/payload/"

@@ -68,9 +68,9 @@ for b in nbd-client mkfs.ext4 e2fsck strace; do
 done
 cp /etc/mke2fs.conf "$PL/etc/"
 # The server's pool comes from /dev/hugeslab: the module is always in the
-# payload (scripts/vm/module.sh), except for the nomodule control.
+# payload (scripts/vm/lane.sh), except for the nomodule control.
 if [[ $SERVER == hugeslab-nbd && $NEGATIVE != nomodule ]]; then
-	. "$TOP/scripts/vm/module.sh"
+	. "$TOP/scripts/vm/lane.sh"
 	cp "$(vm_module "$KVER" "$OUT")" "$PL/hugeslab.ko"
 fi
 install -m 0755 "$TOP/selftests/nbd/guest.sh" "$PL/run-guest.sh"

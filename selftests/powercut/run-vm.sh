@@ -51,8 +51,8 @@ cp "$NBD_BIN/static-broken/hugeslab-nbd" "$PAYLOAD/nbd/broken/"
 cp "$(command -v dmsetup)" "$(command -v mke2fs)" /etc/mke2fs.conf "$PAYLOAD/"
 cp "$SINK_BIN/hugeslab-sink" "$SINK_BIN/hugeslab-source" "$PAYLOAD/sink/bin/"
 # The sink's and hugeslab-nbd's pools come from the module, as in production
-# (scripts/vm/module.sh builds it when check.sh has not).
-. "$TOP/scripts/vm/module.sh"
+# (scripts/vm/lane.sh builds it when check.sh has not).
+. "$TOP/scripts/vm/lane.sh"
 cp "$(vm_module "$KVER" "$BUILD/powercut-module-$KVER")" "$PAYLOAD/hugeslab.ko"
 
 exec "$TOP/scripts/vm/run.sh" --kver "$KVER" --payload "$PAYLOAD" --out "$OUT" \

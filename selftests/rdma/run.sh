@@ -11,26 +11,13 @@
 #   --out     default build/vm-rdma-KVER
 #   --module  the hugeslab.ko to test; default build/module-KVER/hugeslab.ko
 #             when scripts/check.sh built it from the current sources,
-#             else one built here (W=1; scripts/vm/module.sh)
+#             else one built here (W=1; scripts/vm/lane.sh)
 # Ends with scripts/vm/run.sh's "vm KVER: N passed, N failed, N skipped".
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-KVER=
-OUT=
-KO=
-
-while (($#)); do
-	case $1 in
-	--kver) KVER=${2:?}; shift 2 ;;
-	--out) OUT=${2:?}; shift 2 ;;
-	--module) KO=${2:?}; shift 2 ;;
-	-h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "rdma vm test: unknown argument $1" >&2; exit 2 ;;
-	esac
-done
-[[ -n $KVER ]] || { echo "rdma vm test: --kver is required" >&2; exit 2; }
-OUT=${OUT:-$TOP/build/vm-rdma-$KVER}
+. "$TOP/scripts/vm/lane.sh"
+vm_lane_args rdma "$@"
 PL=$OUT/payload
 rm -rf "$PL"
 mkdir -p "$PL/bin" "$PL/lib"
@@ -38,7 +25,6 @@ mkdir -p "$PL/bin" "$PL/lib"
 make -s -C "$TOP/selftests/rdma" OUT="$OUT/bin"
 cp "$OUT/bin/rdma_test" "$PL/"
 if [[ -z $KO ]]; then
-	. "$TOP/scripts/vm/module.sh"
 	KO=$(vm_module "$KVER" "$OUT")
 fi
 cp "$KO" "$PL/hugeslab.ko"

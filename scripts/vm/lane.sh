@@ -1,6 +1,29 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Sourced by the VM lanes (selftests/*/run.sh, bench/vm.sh).
+# Sourced by the VM lanes (selftests/*/run.sh, bench/vm.sh): what their
+# runners share.
+#
+# vm_lane_args LANE "$@": the options of a lane that takes only --kver,
+# --out and --module (see selftests/rdma/run.sh): sets KVER, OUT (default
+# build/vm-LANE-KVER) and KO (may stay empty); -h prints the caller's
+# header comment. Exits 2 on a bad argument.
+vm_lane_args() {
+	local lane=$1 top
+	shift
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	KVER= OUT= KO=
+	while (($#)); do
+		case $1 in
+		--kver) KVER=${2:?}; shift 2 ;;
+		--out) OUT=${2:?}; shift 2 ;;
+		--module) KO=${2:?}; shift 2 ;;
+		-h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+		*) echo "$lane vm test: unknown argument $1" >&2; exit 2 ;;
+		esac
+	done
+	[[ -n $KVER ]] || { echo "$lane vm test: --kver is required" >&2; exit 2; }
+	OUT=${OUT:-$top/build/vm-$lane-$KVER}
+}
 #
 # vm_module KVER DIR: print the path of a hugeslab.ko for KVER. The one
 # scripts/check.sh built (build/module-KVER) is used when no module source

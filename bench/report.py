@@ -564,14 +564,14 @@ def losses(fp):
           "statistics another process reads, and it is the whole difference in",
           "three places. Bulk: DPDK's bulk get/put is two copies of 32 pointers",
           "(vector moves); hugeslab's adds 32 scattered stores on the get and 32",
-          "dependent load-check-store steps on the put, so it stays several times",
-          "slower per buffer. Keep K with small K: the same entries, 4 cache lines",
+          "dependent load-check-store steps on the put (about 14 instructions per",
+          "buffer against a pointer copy), so it stays about twice as slow. Keep K with small K: the same entries, 4 cache lines",
           "per 32 buffers. Cross-thread: the get writes the entry on one core and",
           "the put on the other, so every line of entries (8 buffers) crosses",
           "between the cores twice per round trip, while DPDK's get and put never",
           "touch the object; a control build with the entry stores removed",
           "(unsafe, measurement only) ran the same cell at 6-12 ns instead of",
-          "19-23 ns. Gets read no clock: the clock thread stores the time into",
+          "19-23 ns in a loaded run. Gets read no clock: the clock thread stores the time into",
           "the caches every 2 ms (``userspace/lib/clock.c``).", ""]
     return L
 

@@ -40,6 +40,12 @@ restart_check() {
 }
 
 size=${PC_SCRATCH_SECTORS:?}
+# A check that died (pc-replay runs it again) may have left its mount and
+# snapshot behind; without this every later cut would fail to create one.
+if dm info pc-snap; then
+	umount "$M" 2>/dev/null
+	dm remove pc-snap || exit 2
+fi
 # Non-persistent snapshot: the COW area needs no header.
 dm create pc-snap --table "0 $size snapshot /dev/mapper/pc-scratch /dev/mapper/pc-cow N 8" || {
 	echo "cut $cut checked 0 lost 0 verify FAIL (snapshot)" >>"$tally"

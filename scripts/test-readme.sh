@@ -6,7 +6,7 @@
 #
 #   1. no command in README.md or the admin guide names a kernel release:
 #      a release written into a doc stops existing when the archive moves
-#      on (6.12.117 did); the docs use scripts/kernels.sh instead;
+#      on (a 6.12 release did); the docs use scripts/kernels.sh instead;
 #   2. the indented code block under "## Try the module" is extracted and
 #      run with bash -e in a copy of the working tree (build/readme-test),
 #      so the module build (`make KVER=...`) uses the headers of the kernel
